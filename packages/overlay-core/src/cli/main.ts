@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The `vnet` command line.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { configCheck, EXIT_INVALID } from './config-check.js';
+
+function positiveInt(value: string): number {
+  if (!/^[0-9]+$/.test(value))
+    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
+  return Number(value);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('vnet')
+    .description('IP-per-container overlay networks for clusters')
+    .exitOverride()
+    .showHelpAfterError();
+
+  const config = program.command('config').description('overlay network configuration');
+  config
+    .command('check')
+    .description(
+      'validate a config.yaml (or a dcos_overlay_network block, YAML or JSON) and show its capacity',
+    )
+    .argument('<file>', 'DC/OS config.yaml, or a file holding only the dcos_overlay_network block')
+    .option('--json', 'print the result as JSON')
+    .option('--underlay-mtu <bytes>', "MTU of the nodes' underlay interfaces", positiveInt, 1500)
+    .action(async (file: string, opts: { json?: boolean; underlayMtu: number }) => {
+      const out = await configCheck(file, opts);
+      process.stdout.write(out.stdout);
+      process.stderr.write(out.stderr);
+      process.exitCode = out.code;
+    });
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; usage errors (already printed) exit with EXIT_INVALID.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_INVALID;
+  } else {
+    process.stderr.write(`vnet: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

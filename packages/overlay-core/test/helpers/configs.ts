@@ -1,0 +1,31 @@
+import type { NetworkConfig } from '../../src/config/types.js';
+
+/** DC/OS's default overlay: 9.0.0.0/8 with /24 node blocks, VTEPs in 44.128.0.0/20. */
+export function dcosDefault(): NetworkConfig {
+  return {
+    vtep_subnet: '44.128.0.0/20',
+    vtep_mac_oui: '70:B3:D5:00:00:00',
+    overlay_mtu: 1420,
+    overlays: [{ name: 'dcos', subnet: '9.0.0.0/8', prefix: 24 }],
+  };
+}
+
+/** The three overlays of seed 004's installer example. */
+export function seedThreeOverlays(): NetworkConfig {
+  return {
+    vtep_subnet: '192.15.0.0/20',
+    vtep_mac_oui: '70:B3:D5:00:00:00',
+    overlay_mtu: 1420,
+    overlays: [
+      { name: 'dcos-1', subnet: '192.168.0.0/17', prefix: 24 },
+      { name: 'dcos-2', subnet: '192.168.128.0/17', prefix: 24 },
+      { name: 'dcos-3', subnet: '44.128.0.0/16', prefix: 24 },
+    ],
+  };
+}
+
+/** Reads a seed from VNET_SEED (to re-run a failure) or picks one. */
+export function testSeed(): number {
+  const env = process.env['VNET_SEED'];
+  return env ? Number(env) : Math.floor(Math.random() * 2 ** 31);
+}
