@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listWorkspaces } from './workspaces.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -29,13 +30,7 @@ function readJson(path) {
 
 /** Every package.json of the repo: the root and its workspaces. */
 function manifests() {
-  const rootPkg = readJson(join(root, 'package.json'));
-  const list = [rootPkg];
-  for (const ws of rootPkg.workspaces ?? []) {
-    const p = join(root, ws, 'package.json');
-    if (existsSync(p)) list.push(readJson(p));
-  }
-  return list;
+  return [readJson(join(root, 'package.json')), ...listWorkspaces(root).map((w) => w.pkg)];
 }
 
 function wantedDebianPackages(forBench) {

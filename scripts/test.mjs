@@ -7,10 +7,11 @@
 // Counting: every assertion tap reports is one result; a test file that dies without reporting a
 // failure (crash, no tests found) counts as one failure; lint counts as one result.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { listWorkspaces } from './workspaces.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
@@ -22,9 +23,7 @@ function step(cmd, argv) {
 }
 
 function workspaces() {
-  const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  return rootPkg.workspaces
-    .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) }))
+  return listWorkspaces(root)
     .filter(({ pkg }) => pkg.scripts?.test)
     .filter(({ dir, pkg }) => only.length === 0 || only.includes(dir) || only.includes(pkg.name));
 }
