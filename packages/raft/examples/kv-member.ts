@@ -1,8 +1,7 @@
 // One member of the key-value example: a single gRPC server carrying both the raft transport and
 // the kv.v1.KV service, a LevelDB-backed RaftNode and the KvStore state machine.
-import * as grpc from '@grpc/grpc-js';
 import type { GrpcTls, Logger, NodeId } from '../src/index.js';
-import { GrpcTransport, RaftNode } from '../src/index.js';
+import { GrpcServer, GrpcTransport, RaftNode } from '../src/index.js';
 import { addKvService } from './kv-service.js';
 import type { KvResult } from './kv-store.js';
 import { KvStore } from './kv-store.js';
@@ -32,13 +31,9 @@ export async function startKvMember(opts: KvMemberOptions): Promise<KvMember> {
   const listen = opts.listen ?? opts.peers?.[opts.id];
   if (!listen) throw new Error(`kv member ${opts.id}: no listen address`);
   const transport = new GrpcTransport(opts.tls ? { tls: opts.tls } : {});
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': -1 });
+  const server = new GrpcServer(opts.tls ? { tls: opts.tls } : {});
   transport.addToServer(server);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, transport.serverCredentials(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
+  const port = await server.listen(listen);
   const store = new KvStore();
   let node: RaftNode<KvResult>;
   try {
@@ -54,7 +49,7 @@ export async function startKvMember(opts: KvMemberOptions): Promise<KvMember> {
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
   } catch (e) {
-    server.forceShutdown();
+    await server.close(0);
     throw e;
   }
   addKvService(server, node, store);
@@ -64,16 +59,7 @@ export async function startKvMember(opts: KvMemberOptions): Promise<KvMember> {
     port,
     async stop() {
       await node.stop();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 1000);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await server.close();
     },
   };
 }

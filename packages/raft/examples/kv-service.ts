@@ -1,8 +1,10 @@
 // gRPC front end of the key-value example: service kv.v1.KV (Put, Delete, Get) with msgpack
 // payloads, served on the same gRPC server as the raft transport.
 import * as grpc from '@grpc/grpc-js';
-import type { RaftNode } from '../src/index.js';
+import type { GrpcServer, RaftNode } from '../src/index.js';
 import {
+  GrpcStatus,
+  GrpcStatusError,
   NotLeaderError,
   ProposalRejectedError,
   pack,
@@ -27,65 +29,68 @@ const unary = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
 export const KV_PUT = unary('Put');
 export const KV_DELETE = unary('Delete');
 export const KV_GET = unary('Get');
-export const kvServiceDefinition: grpc.ServiceDefinition = {
-  Put: KV_PUT,
-  Delete: KV_DELETE,
-  Get: KV_GET,
-};
 
 /** Maps raft errors to gRPC statuses; NotLeader carries the leader in trailing metadata. */
-function toStatus(e: unknown): Partial<grpc.ServiceError> {
+function toStatus(e: unknown): GrpcStatusError {
+  const msg = (e as Error).message;
   if (e instanceof NotLeaderError) {
-    const md = new grpc.Metadata();
-    md.set('leader-id', e.leaderId);
-    if (e.leaderAddress) md.set('leader-address', e.leaderAddress);
-    return { code: grpc.status.FAILED_PRECONDITION, details: e.message, metadata: md };
+    const md: Record<string, string> = { 'leader-id': e.leaderId };
+    if (e.leaderAddress) md['leader-address'] = e.leaderAddress;
+    return new GrpcStatusError(GrpcStatus.FAILED_PRECONDITION, msg, md);
   }
-  if (e instanceof TimeoutError) return { code: grpc.status.DEADLINE_EXCEEDED, details: e.message };
-  if (e instanceof ShuttingDownError) return { code: grpc.status.UNAVAILABLE, details: e.message };
+  if (e instanceof TimeoutError) return new GrpcStatusError(GrpcStatus.DEADLINE_EXCEEDED, msg);
+  if (e instanceof ShuttingDownError) return new GrpcStatusError(GrpcStatus.UNAVAILABLE, msg);
   if (e instanceof ProposalRejectedError)
-    return { code: grpc.status.RESOURCE_EXHAUSTED, details: e.message };
-  return { code: grpc.status.INTERNAL, details: (e as Error).message };
+    return new GrpcStatusError(GrpcStatus.RESOURCE_EXHAUSTED, msg);
+  return new GrpcStatusError(GrpcStatus.INTERNAL, msg);
 }
 
 function parseStrings(req: Buffer, n: number, what: string): string[] {
-  const v = unpack(req, what);
+  let v: unknown;
+  try {
+    v = unpack(req, what);
+  } catch (e) {
+    throw new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, (e as Error).message);
+  }
   if (!Array.isArray(v) || v.length !== n || v.some((x) => typeof x !== 'string')) {
-    throw new Error(`${what}: expected ${n} strings`);
+    throw new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, `${what}: expected ${n} strings`);
   }
   return v as string[];
 }
 
-export function addKvService(server: grpc.Server, node: RaftNode<KvResult>, store: KvStore): void {
+export function addKvService(server: GrpcServer, node: RaftNode<KvResult>, store: KvStore): void {
   const handle =
     (what: string, n: number, run: (args: string[]) => Promise<unknown>) =>
-    (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-      let args: string[];
-      try {
-        args = parseStrings(call.request, n, what);
-      } catch (e) {
-        cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
-        return;
-      }
-      run(args).then(
-        (r) => cb(null, pack(r)),
-        (e) => cb(toStatus(e)),
+    (req: Buffer): Promise<Buffer> => {
+      const args = parseStrings(req, n, what);
+      return run(args).then(
+        (r) => pack(r),
+        (e) => {
+          throw toStatus(e);
+        },
       );
     };
-  server.addService(kvServiceDefinition, {
-    Put: handle('put request [key, value]', 2, async ([key, value]) => {
+  server.unary(
+    KV_PUT.path,
+    handle('put request [key, value]', 2, async ([key, value]) => {
       const r = await node.propose(encodeCommand({ op: 'put', key: key!, value: value! }));
       return [r.index, r.prev];
     }),
-    Delete: handle('delete request [key]', 1, async ([key]) => {
+  );
+  server.unary(
+    KV_DELETE.path,
+    handle('delete request [key]', 1, async ([key]) => {
       const r = await node.propose(encodeCommand({ op: 'delete', key: key! }));
       return [r.index, r.prev];
     }),
-    Get: handle('get request [key]', 1, async ([key]) => {
+  );
+  server.unary(
+    KV_GET.path,
+    handle('get request [key]', 1, async ([key]) => {
       await node.read();
       return [store.get(key!)];
     }),
-  });
+  );
 }
 
 export interface KvClientOptions {

@@ -15,5 +15,6 @@ export * from './node/node.js';
 export * from './storage/level.js';
 export type { RaftStorage, StorageUpdate } from './storage/storage.js';
 export * from './transport/grpc.js';
+export * from './transport/grpc-server.js';
 export * from './transport/memory.js';
 export type { Transport, TransportHandler } from './transport/transport.js';

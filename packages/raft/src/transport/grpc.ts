@@ -1,5 +1,4 @@
 import { crc32 } from 'node:zlib';
-import * as grpc from '@grpc/grpc-js';
 import {
   CodecError,
   decodeMessages,
@@ -11,6 +10,10 @@ import {
 } from '../core/codec.js';
 import type { Message, NodeId } from '../core/types.js';
 import { MsgType } from '../core/types.js';
+import type { ClientCall } from './grpc-client.js';
+import { GrpcChannel } from './grpc-client.js';
+import type { ClientStreamCall, ClientStreamHandlers, GrpcServerTls } from './grpc-server.js';
+import { GrpcServer, GrpcStatus, GrpcStatusError } from './grpc-server.js';
 import type { Transport, TransportHandler } from './transport.js';
 
 /*
@@ -21,25 +24,8 @@ import type { Transport, TransportHandler } from './transport.js';
  *   InstallSnapshot(stream chunk) -> empty    first item: [message without data, size, crc32];
  *                                              then the snapshot data in chunks
  */
-const SERVICE = 'raft.v1.Raft';
-const bytes = (b: Buffer) => b;
-const method = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
-  path: `/${SERVICE}/${name}`,
-  requestStream: true,
-  responseStream: false,
-  requestSerialize: bytes,
-  requestDeserialize: bytes,
-  responseSerialize: bytes,
-  responseDeserialize: bytes,
-});
-const SEND = method('Send');
-const INSTALL_SNAPSHOT = method('InstallSnapshot');
-
-/** The service definition, for embedders that want to inspect or proxy it. */
-export const raftServiceDefinition: grpc.ServiceDefinition = {
-  Send: SEND,
-  InstallSnapshot: INSTALL_SNAPSHOT,
-};
+const SEND = '/raft.v1.Raft/Send';
+const INSTALL_SNAPSHOT = '/raft.v1.Raft/InstallSnapshot';
 
 const EMPTY = Buffer.alloc(0);
 /** Keep each stream item well below gRPC's default 4 MiB message limit. */
@@ -49,16 +35,10 @@ const SNAPSHOT_CHUNK_BYTES = 512 * 1024;
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 /** PEM material for mutual TLS between members: every member presents a cert signed by `ca`. */
-export interface GrpcTls {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-}
+export type GrpcTls = GrpcServerTls;
 
 export interface GrpcTransportOptions {
   tls?: GrpcTls;
-  /** Extra channel options for the client connections to peers. */
-  channelOptions?: grpc.ChannelOptions;
 }
 
 function approxSize(m: Message): number {
@@ -68,33 +48,35 @@ function approxSize(m: Message): number {
 }
 
 class Peer {
-  private stream: grpc.ClientWritableStream<Buffer> | undefined;
-  readonly client: grpc.Client;
+  private stream: ClientCall | undefined;
+  private readonly channel: GrpcChannel;
 
   constructor(
     readonly id: NodeId,
     readonly address: string,
-    creds: grpc.ChannelCredentials,
-    options: grpc.ChannelOptions,
+    tls: GrpcTls | undefined,
     private readonly transport: GrpcTransport,
   ) {
-    this.client = new grpc.Client(address, creds, options);
+    this.channel = new GrpcChannel(address, tls);
   }
 
   write(item: Buffer): void {
     if (!this.stream) {
-      const call = this.client.makeClientStreamRequest(SEND.path, bytes, bytes, (err) => {
+      const call = this.channel.clientStream(SEND, (err) => {
         if (this.stream === call) this.stream = undefined;
         if (err) this.transport.unreachable(this.id);
       });
-      call.on('error', () => {});
+      if (!call) {
+        this.transport.unreachable(this.id);
+        return;
+      }
       this.stream = call;
     }
-    if (this.stream.writableLength > MAX_BUFFERED_BYTES) {
+    if (this.stream.buffered > MAX_BUFFERED_BYTES) {
       this.transport.unreachable(this.id);
       return;
     }
-    this.stream.write(item);
+    if (!this.stream.write(item)) this.transport.unreachable(this.id);
   }
 
   sendSnapshot(m: Message): void {
@@ -103,10 +85,13 @@ class Peer {
       m.snapshot!.data.byteOffset,
       m.snapshot!.data.byteLength,
     );
-    const call = this.client.makeClientStreamRequest(INSTALL_SNAPSHOT.path, bytes, bytes, (err) => {
+    const call = this.channel.clientStream(INSTALL_SNAPSHOT, (err) => {
       this.transport.snapshotDone(this.id, !err);
     });
-    call.on('error', () => {});
+    if (!call) {
+      this.transport.snapshotDone(this.id, false);
+      return;
+    }
     call.write(pack([messageToTuple(m, false), data.length, crc32(data)]));
     for (let off = 0; off < data.length; off += SNAPSHOT_CHUNK_BYTES) {
       call.write(data.subarray(off, off + SNAPSHOT_CHUNK_BYTES));
@@ -117,7 +102,7 @@ class Peer {
   close(): void {
     this.stream?.end();
     this.stream = undefined;
-    this.client.close();
+    this.channel.close();
   }
 }
 
@@ -129,58 +114,23 @@ export class GrpcTransport implements Transport {
   private localId: NodeId = '';
   private handler: TransportHandler | undefined;
   private readonly peers = new Map<NodeId, Peer>();
-  private server: grpc.Server | undefined;
-  private readonly clientCreds: grpc.ChannelCredentials;
-  private readonly channelOptions: grpc.ChannelOptions;
+  private server: GrpcServer | undefined;
 
-  constructor(private readonly opts: GrpcTransportOptions = {}) {
-    this.clientCreds = opts.tls
-      ? grpc.credentials.createSsl(opts.tls.ca, opts.tls.key, opts.tls.cert)
-      : grpc.credentials.createInsecure();
-    this.channelOptions = {
-      'grpc.max_send_message_length': -1,
-      'grpc.max_receive_message_length': -1,
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 2000,
-      ...opts.channelOptions,
-    };
-  }
+  constructor(private readonly opts: GrpcTransportOptions = {}) {}
 
-  /** Server credentials matching this transport's TLS settings (for an embedder's own server). */
-  serverCredentials(): grpc.ServerCredentials {
-    const tls = this.opts.tls;
-    return tls
-      ? grpc.ServerCredentials.createSsl(
-          tls.ca,
-          [{ cert_chain: tls.cert, private_key: tls.key }],
-          true,
-        )
-      : grpc.ServerCredentials.createInsecure();
-  }
-
-  /** Registers the raft.v1.Raft service on an embedder's server (before it is bound). */
-  addToServer(server: grpc.Server): void {
-    server.addService(raftServiceDefinition, {
-      Send: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
-        this.serveSend(call, cb),
-      InstallSnapshot: (
-        call: grpc.ServerReadableStream<Buffer, Buffer>,
-        cb: grpc.sendUnaryData<Buffer>,
-      ) => this.serveSnapshot(call, cb),
-    });
+  /** Registers the raft.v1.Raft service on a server the embedder runs (next to its own methods). */
+  addToServer(server: GrpcServer): void {
+    server.clientStream(SEND, (call) => this.serveSend(call));
+    server.clientStream(INSTALL_SNAPSHOT, (call) => this.serveSnapshot(call));
   }
 
   /** Creates, binds and owns a server with only the raft service; returns the bound port. */
   async listen(address: string): Promise<number> {
     if (this.server) throw new Error('grpc transport: already listening');
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': -1 });
+    const server = new GrpcServer(this.opts.tls ? { tls: this.opts.tls } : {});
     this.addToServer(server);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, this.serverCredentials(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    ).catch((e: Error) => {
-      throw new Error(`grpc transport: cannot listen on ${address}: ${e.message}`);
+    const port = await server.listen(address).catch((e: Error) => {
+      throw new Error(`grpc transport: ${e.message}`);
     });
     this.server = server;
     return port;
@@ -200,7 +150,7 @@ export class GrpcTransport implements Transport {
     }
     for (const [id, address] of Object.entries(peers)) {
       if (id === this.localId || this.peers.has(id) || !address) continue;
-      this.peers.set(id, new Peer(id, address, this.clientCreds, this.channelOptions, this));
+      this.peers.set(id, new Peer(id, address, this.opts.tls, this));
     }
   }
 
@@ -251,85 +201,69 @@ export class GrpcTransport implements Transport {
     this.handler?.onMessage(m);
   }
 
-  private serveSend(
-    call: grpc.ServerReadableStream<Buffer, Buffer>,
-    cb: grpc.sendUnaryData<Buffer>,
-  ): void {
-    let failed = false;
-    call.on('data', (item: Buffer) => {
-      if (failed) return;
-      let msgs: Message[];
-      try {
-        msgs = decodeMessages(item);
-      } catch (e) {
-        failed = true;
-        cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
-        return;
-      }
-      for (const m of msgs) this.deliver(m);
-    });
-    call.on('end', () => {
-      if (!failed) cb(null, EMPTY);
-    });
-    call.on('error', () => {});
+  private serveSend(call: ClientStreamCall): ClientStreamHandlers {
+    return {
+      message: (item) => {
+        let msgs: Message[];
+        try {
+          msgs = decodeMessages(item);
+        } catch (e) {
+          call.finish(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, (e as Error).message));
+          return;
+        }
+        for (const m of msgs) this.deliver(m);
+      },
+      end: () => call.finish(EMPTY),
+    };
   }
 
-  private serveSnapshot(
-    call: grpc.ServerReadableStream<Buffer, Buffer>,
-    cb: grpc.sendUnaryData<Buffer>,
-  ): void {
+  private serveSnapshot(call: ClientStreamCall): ClientStreamHandlers {
     let header: { m: Message; size: number; crc: number } | undefined;
     const chunks: Buffer[] = [];
     let received = 0;
-    let done = false;
-    const fail = (code: grpc.status, details: string) => {
-      if (done) return;
-      done = true;
-      cb({ code, details: `install snapshot: ${details}` });
-    };
-    call.on('data', (item: Buffer) => {
-      if (done) return;
-      if (!header) {
-        try {
-          const h = unpack(item, 'snapshot header');
-          if (
-            !Array.isArray(h) ||
-            h.length !== 3 ||
-            typeof h[1] !== 'number' ||
-            typeof h[2] !== 'number'
-          ) {
-            throw new CodecError('snapshot header: expected [message, size, crc32]');
+    const fail = (code: number, details: string) =>
+      call.finish(new GrpcStatusError(code, `install snapshot: ${details}`));
+    return {
+      message: (item) => {
+        if (!header) {
+          try {
+            const h = unpack(item, 'snapshot header');
+            if (
+              !Array.isArray(h) ||
+              h.length !== 3 ||
+              typeof h[1] !== 'number' ||
+              typeof h[2] !== 'number'
+            ) {
+              throw new CodecError('snapshot header: expected [message, size, crc32]');
+            }
+            const m = messageFromTuple(h[0], 'snapshot header message');
+            if (m.type !== MsgType.Snap || !m.snapshot)
+              throw new CodecError('snapshot header: not a snapshot message');
+            header = { m, size: h[1], crc: h[2] };
+          } catch (e) {
+            fail(GrpcStatus.INVALID_ARGUMENT, (e as Error).message);
           }
-          const m = messageFromTuple(h[0], 'snapshot header message');
-          if (m.type !== MsgType.Snap || !m.snapshot)
-            throw new CodecError('snapshot header: not a snapshot message');
-          header = { m, size: h[1], crc: h[2] };
-        } catch (e) {
-          fail(grpc.status.INVALID_ARGUMENT, (e as Error).message);
+          return;
         }
-        return;
-      }
-      received += item.length;
-      if (received > header.size) {
-        fail(grpc.status.INVALID_ARGUMENT, `more than the announced ${header.size} bytes`);
-        return;
-      }
-      chunks.push(item);
-    });
-    call.on('end', () => {
-      if (done) return;
-      if (!header) return fail(grpc.status.INVALID_ARGUMENT, 'empty stream');
-      const data = Buffer.concat(chunks, received);
-      if (data.length !== header.size) {
-        return fail(grpc.status.DATA_LOSS, `received ${data.length} of ${header.size} bytes`);
-      }
-      if (crc32(data) !== header.crc) return fail(grpc.status.DATA_LOSS, 'checksum mismatch');
-      done = true;
-      header.m.snapshot = { meta: header.m.snapshot!.meta, data };
-      this.deliver(header.m);
-      cb(null, EMPTY);
-    });
-    call.on('error', () => {});
+        received += item.length;
+        if (received > header.size) {
+          fail(GrpcStatus.INVALID_ARGUMENT, `more than the announced ${header.size} bytes`);
+          return;
+        }
+        chunks.push(item);
+      },
+      end: () => {
+        if (!header) return fail(GrpcStatus.INVALID_ARGUMENT, 'empty stream');
+        const data = Buffer.concat(chunks, received);
+        if (data.length !== header.size) {
+          return fail(GrpcStatus.DATA_LOSS, `received ${data.length} of ${header.size} bytes`);
+        }
+        if (crc32(data) !== header.crc) return fail(GrpcStatus.DATA_LOSS, 'checksum mismatch');
+        header.m.snapshot = { meta: header.m.snapshot!.meta, data };
+        this.deliver(header.m);
+        call.finish(EMPTY);
+      },
+    };
   }
 
   async stop(): Promise<void> {
@@ -338,17 +272,6 @@ export class GrpcTransport implements Transport {
     this.peers.clear();
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 1000);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    await server?.close();
   }
 }
