@@ -126,9 +126,11 @@ export class Swim extends EventEmitter<SwimEvents> {
     this.#membership = new Membership(
       {
         now: () => runtime.now(),
+        wallClock: () => runtime.wallClock(),
         random: () => runtime.random(),
         setTimer: (ms, fn) => runtime.setTimer(ms, fn),
         sendBody: (addr, body) => runtime.sendPacket(addr, this.#envelope.seal(body)),
+        checkRefused: (addr, refused) => this.#checkRefused(addr, refused),
         sync: (addr, reason) => this.#background(addr, reason),
         event: (e) => this.#onMemberEvent(e),
         refutedDeath: () => {
@@ -401,6 +403,20 @@ export class Swim extends EventEmitter<SwimEvents> {
       this.#stats.syncs.entryPushes++;
       pushEntries(this.#sync, peer.addr, [wire], () => {});
     }
+  }
+
+  #checkRefused(addr: string, refused: () => void): void {
+    if (this.#closed) return;
+    let timer: Timer | undefined;
+    const conn = this.#runtime.connect(addr, {
+      frame: () => {},
+      closed: (err) => {
+        timer?.cancel();
+        if ((err as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED') refused();
+      },
+    });
+    // Accepted: the member is there after all; hang up (it sees an empty stream).
+    timer = this.#runtime.setTimer(this.settings.probeTimeout, () => conn.close());
   }
 
   #background(addr: string, _reason: SyncReason): void {

@@ -56,10 +56,14 @@ export type SyncReason = 'join' | 'periodic' | 'reconnect' | 'unknown-sender';
 
 export interface MembershipHost {
   now(): number;
+  /** Milliseconds since the epoch, roughly equal on every member (it aligns the probe slots). */
+  wallClock(): number;
   random: Random;
   setTimer(ms: number, fn: () => void): Timer;
   /** Sends a datagram body; the host adds the envelope (version byte, encryption). */
   sendBody(addr: string, body: Uint8Array): void;
+  /** Tries a TCP connection to `addr` and calls `refused` only if it is actively refused. */
+  checkRefused(addr: string, refused: () => void): void;
   /** Asks for a full-state exchange with `addr`. */
   sync(addr: string, reason: SyncReason): void;
   event(e: MemberEvent): void;
@@ -84,6 +88,8 @@ export interface MembershipOptions {
 export interface MembershipStats {
   probes: number;
   probeFailures: number;
+  /** Probes that failed at once because the target's address refused a TCP connection. */
+  probesRefused: number;
   indirectProbes: number;
   nacksReceived: number;
   suspicionsRaised: number;
@@ -138,9 +144,12 @@ export class Membership {
   readonly #members = new Map<string, Entry>();
   /** Every entry, for random sampling. */
   readonly #list: Entry[] = [];
-  /** Randomised round-robin probe order. */
-  #probeOrder: Entry[] = [];
-  #probeIndex = 0;
+  /** The probe ring (live members ordered by name hash) and the live digest it was built for. */
+  #ring: Entry[] = [];
+  #ringDigest: number | undefined;
+  /** Wall-clock phase of this member's probe ticks, and the last probe slot used. */
+  #probePhase: number | undefined;
+  #lastSlot = Number.NEGATIVE_INFINITY;
   /** Shuffled cycle of gossip targets. */
   #gossipOrder: Entry[] = [];
   #gossipIndex = 0;
@@ -165,6 +174,7 @@ export class Membership {
   readonly stats: MembershipStats = {
     probes: 0,
     probeFailures: 0,
+    probesRefused: 0,
     indirectProbes: 0,
     nacksReceived: 0,
     suspicionsRaised: 0,
@@ -391,20 +401,40 @@ export class Membership {
     if (target) this.#probe(target);
   }
 
+  /**
+   * Probe targets follow a ring shared by everyone: the live members ordered by a hash of their
+   * names. In probe slot c (wall-clock time in probe intervals, counted from this member's own
+   * tick phase) the member at ring position p probes position p + 1 + (c mod (n - 1)). With equal
+   * views and clocks within a fraction of an interval, each slot is a permutation: every member is
+   * probed by exactly one other per interval, so a crash is noticed within about one interval,
+   * where memberlist's independent shuffles leave an exponential tail (several seconds at 50
+   * members, as its first prober may come late). Each member still probes every other once per
+   * n - 1 slots, SWIM's time-bounded completeness; differing views or clocks only make the
+   * pattern look random, as memberlist's is.
+   */
   #nextProbeTarget(): Entry | undefined {
-    for (let checked = 0; checked <= this.#probeOrder.length; checked++) {
-      if (this.#probeIndex >= this.#probeOrder.length) {
-        this.#probeOrder = shuffle(
-          this.#list.filter((e) => e !== this.#self && live(e)),
-          this.#host.random,
-        );
-        this.#probeIndex = 0;
-        if (this.#probeOrder.length === 0) return undefined;
-      }
-      const e = this.#probeOrder[this.#probeIndex++] as Entry;
-      if (e !== this.#self && live(e) && this.#members.get(e.name) === e) return e;
+    if (this.#ringDigest !== this.#liveDigest) {
+      this.#ring = this.#list
+        .filter(live)
+        .map((e) => ({ e, key: hash48(e.name, 0) }))
+        .sort((a, b) => a.key - b.key || (a.e.name < b.e.name ? -1 : 1))
+        .map((x) => x.e);
+      this.#ringDigest = this.#liveDigest;
     }
-    return undefined;
+    const ring = this.#ring;
+    const n = ring.length;
+    if (n < 2) return undefined;
+    const interval = this.#cfg.probeInterval;
+    const wall = this.#host.wallClock();
+    this.#probePhase ??= wall % interval;
+    let slot = Math.round((wall - this.#probePhase) / interval);
+    if (slot <= this.#lastSlot) slot = this.#lastSlot + 1;
+    this.#lastSlot = slot;
+    const p = ring.indexOf(this.#self);
+    const target = ring[(p + 1 + (slot % (n - 1))) % n] as Entry;
+    return target !== this.#self && live(target) && this.#members.get(target.name) === target
+      ? target
+      : undefined;
   }
 
   #probe(target: Entry): void {
@@ -421,13 +451,14 @@ export class Membership {
       this.#acks.delete(seq);
       for (const t of timers) this.#cancel(t);
     };
-    const fail = () => {
+    /** `refused`: the target's host said nothing listens there, which says nothing about us. */
+    const fail = (refused = false) => {
       if (done || this.#stopped) return;
       finish();
       this.stats.probeFailures++;
       // Lifeguard: missing nacks from helpers suggest that we, not the target, are slow.
       const delta = expectedNacks > 0 ? expectedNacks - nacks : 1;
-      if (delta > 0) this.#awareness.apply(delta);
+      if (delta > 0 && !refused) this.#awareness.apply(delta);
       const current = this.#members.get(target.name);
       if (current !== target || !live(target)) return;
       this.#onSuspect({
@@ -493,9 +524,17 @@ export class Membership {
           this.stats.indirectProbes++;
           this.#send(h.addr, [req]);
         }
+        // A refused TCP connection means the target's host answers but nothing listens at the
+        // member's port any more (the process is gone): conclusive, so the suspicion starts now
+        // instead of at the end of the probe period. A timeout proves nothing and is ignored.
+        this.#host.checkRefused(target.addr, () => {
+          if (done) return;
+          this.stats.probesRefused++;
+          fail(true);
+        });
       }),
     );
-    timers.push(this.#after(interval, fail));
+    timers.push(this.#after(interval, () => fail()));
   }
 
   #onIndirectPing(
@@ -558,14 +597,6 @@ export class Membership {
       };
       this.#members.set(a.name, added);
       this.#list.push(added);
-      // A random place among the members not yet probed this round keeps probing fair during
-      // join storms (swap with the end: O(1) where memberlist shifts the list).
-      const order = this.#probeOrder;
-      const from = Math.min(this.#probeIndex, order.length);
-      const at = from + Math.floor(this.#host.random() * (order.length - from + 1));
-      order.push(added);
-      const last = order.length - 1;
-      [order[at], order[last]] = [order[last] as Entry, order[at] as Entry];
       this.#live++;
       this.#liveDigest = xor48(this.#liveDigest, hash48(added.name, added.boot));
       this.#broadcastAlive(added);

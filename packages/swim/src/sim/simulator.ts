@@ -332,7 +332,9 @@ export class Simulator {
     if (!dst || dst.down) {
       // Nothing listens there: the connection is refused after one round trip.
       this.schedule(2 * this.conditions.maxDelay, () =>
-        local.notifyClosed(new Error(`connection to ${to} refused`)),
+        local.notifyClosed(
+          Object.assign(new Error(`connection to ${to} refused`), { code: 'ECONNREFUSED' }),
+        ),
       );
       return local;
     }
