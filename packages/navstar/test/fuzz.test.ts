@@ -3,7 +3,7 @@
 // The query path must never throw, and every reply must be a well-formed DNS message for the
 // query it answers. The upstream-answer parser gets the same inputs. Then a live server takes a
 // flood of such packets over UDP and TCP and must still answer dig.
-// Replay a failure with NAVSTAR_SEED=<seed>; NAVSTAR_FUZZ_N sets the number of inputs.
+// Replay a failure with VNET_SEED=<seed>; NAVSTAR_FUZZ_N sets the number of inputs.
 
 import dgram from 'node:dgram';
 import t from 'tap';
@@ -50,7 +50,7 @@ function populatedStore(): RecordStore {
 
 t.test(`fuzz: ${N} inputs through the query path and the message parser`, async (t) => {
   const seed = seedFromEnv();
-  t.comment(`seed ${seed} (NAVSTAR_SEED=${seed} to replay)`);
+  t.comment(`seed ${seed} (VNET_SEED=${seed} to replay)`);
   const r = rng(seed);
   const store = populatedStore();
   const counters = new Float64Array(COUNTER_COUNT);
@@ -145,7 +145,7 @@ t.test(`fuzz: ${N} inputs through the query path and the message parser`, async 
 
 t.test('fuzz: a live server under a flood of bad packets keeps answering', async (t) => {
   const seed = seedFromEnv() ^ 0x5eed;
-  t.comment(`seed ${seed} (NAVSTAR_SEED=${seed ^ 0x5eed} to replay)`);
+  t.comment(`seed ${seed} (VNET_SEED=${seed ^ 0x5eed} to replay)`);
   const r = rng(seed);
   const server = await NavstarServer.start({
     store: populatedStore(),

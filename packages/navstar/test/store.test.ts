@@ -214,7 +214,7 @@ t.test(
   'property: deltas keep a copy equal to the table, and the table is a function of the state',
   async (t) => {
     const seed = seedFromEnv();
-    t.comment(`seed ${seed} (NAVSTAR_SEED=${seed} to replay)`);
+    t.comment(`seed ${seed} (VNET_SEED=${seed} to replay)`);
     const r = rng(seed);
     const s = new RecordStore({ serial: 1 });
     const copy = new Map(s.table);

@@ -58,7 +58,7 @@ t.test('IP text <-> bytes round trips (seeded)', async (t) => {
   t.equal(canonicalIp('1:0:1:0:1:0:1:0'), '1:0:1:0:1:0:1:0', 'single zero groups stay');
   t.throws(() => ipBytes('1.2.3'), /not an IPv4 or IPv6 address/);
   const seed = seedFromEnv();
-  t.comment(`seed ${seed} (NAVSTAR_SEED=${seed} to replay)`);
+  t.comment(`seed ${seed} (VNET_SEED=${seed} to replay)`);
   const r = rng(seed);
   for (let i = 0; i < 2000; i++) {
     const b = new Uint8Array(16);

@@ -1,4 +1,4 @@
-// Random, truncated and corrupted buffers fed to every decoder (seeded; NETLINK_TEST_SEED
+// Random, truncated and corrupted buffers fed to every decoder (seeded; VNET_SEED
 // re-runs a failure). A decoder returns a value or throws NetlinkDecodeError, nothing else. The
 // corpus mixes encoder output with real kernel replies captured from a fresh namespace.
 import t, { type Test } from 'tap';

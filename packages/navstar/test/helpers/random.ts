@@ -1,7 +1,7 @@
-// Seeded randomness for property and fuzz tests: the seed comes from NAVSTAR_SEED or the clock,
+// Seeded randomness for property and fuzz tests: the seed comes from VNET_SEED or the clock,
 // and every test prints it so a failure can be replayed.
 export function seedFromEnv(): number {
-  const env = process.env.NAVSTAR_SEED;
+  const env = process.env.VNET_SEED;
   return env !== undefined ? Number(env) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 }
 

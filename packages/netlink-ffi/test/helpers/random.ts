@@ -1,4 +1,4 @@
-// Seeded randomness for property and fuzz tests: the seed comes from NETLINK_TEST_SEED when set,
+// Seeded randomness for property and fuzz tests: the seed comes from VNET_SEED when set,
 // is printed at the start, and is part of every failure message so a failure can be re-run.
 import type { Test } from 'tap';
 
@@ -31,10 +31,10 @@ export function rng(seed: number): Rng {
   };
 }
 
-/** A generator seeded from NETLINK_TEST_SEED or at random; the seed is printed. */
+/** A generator seeded from VNET_SEED or at random; the seed is printed. */
 export function seeded(t: Test): Rng {
-  const fromEnv = process.env.NETLINK_TEST_SEED;
+  const fromEnv = process.env.VNET_SEED;
   const seed = fromEnv ? Number(fromEnv) >>> 0 : Math.floor(Math.random() * 2 ** 32);
-  t.comment(`seed ${seed} (re-run with NETLINK_TEST_SEED=${seed})`);
+  t.comment(`seed ${seed} (re-run with VNET_SEED=${seed})`);
   return rng(seed);
 }

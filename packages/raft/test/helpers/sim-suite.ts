@@ -1,12 +1,12 @@
 // Runs a range of simulator seeds as one tap test. A failure prints its seed; re-run one with
-//   RAFT_SIM_SEED=<seed> npx tap dist/test/sim-1.test.js
+//   VNET_SEED=<seed> npx tap dist/test/sim-1.test.js
 import t from 'tap';
 import { runSeed } from './sim.js';
 
 export function simSuite(first: number, count: number): void {
-  const only = process.env.RAFT_SIM_SEED;
+  const only = process.env.VNET_SEED;
   if (only && first !== 1) return;
-  const n = Number(process.env.RAFT_SIM_SEEDS ?? count);
+  const n = Number(process.env.VNET_SEEDS ?? count);
   const seeds = only ? [Number(only)] : Array.from({ length: n }, (_, i) => first + i);
   t.test(
     `simulated clusters under faults: seeds ${seeds[0]}..${seeds[seeds.length - 1]}`,
@@ -20,7 +20,7 @@ export function simSuite(first: number, count: number): void {
         ops += r.ops;
         if (r.error) {
           failures++;
-          t.fail(`seed ${seed} failed (re-run: RAFT_SIM_SEED=${seed})`, {
+          t.fail(`seed ${seed} failed (re-run: VNET_SEED=${seed})`, {
             diagnostic: true,
             error: r.error,
           });

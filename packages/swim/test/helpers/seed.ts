@@ -1,9 +1,9 @@
-// Seeds for randomized tests: SWIM_SEED=<n> re-runs one seed; a failing test names its seed.
+// Seeds for randomized tests: VNET_SEED=<n> re-runs one seed; a failing test names its seed.
 import type { Test } from 'tap';
 
-/** The seeds to run: `SWIM_SEED` alone if set, else `count` seeds from `base`. */
+/** The seeds to run: `VNET_SEED` alone if set, else `count` seeds from `base`. */
 export function seeds(base: number, count: number): number[] {
-  const env = process.env['SWIM_SEED'];
+  const env = process.env['VNET_SEED'];
   if (env !== undefined && env !== '') return [Number(env) >>> 0];
   return Array.from({ length: count }, (_, i) => base + i);
 }
@@ -21,7 +21,7 @@ export async function withSeed(
     } finally {
       if (!st.passing()) {
         st.comment(
-          `FAILED with seed ${seed}; replay: SWIM_SEED=${seed} npx tap ${process.argv[1] ?? ''}`,
+          `FAILED with seed ${seed}; replay: VNET_SEED=${seed} npx tap ${process.argv[1] ?? ''}`,
         );
       }
     }
