@@ -259,6 +259,26 @@ export class RawNode {
     return rd;
   }
 
+  /** Records that entries up to `index` (committed and handed out) have been applied. */
+  appliedTo(index: number): void {
+    this.raft.log.appliedTo(index);
+  }
+
+  /**
+   * Committed entries that are already on disk here and not yet applied, for applying while a
+   * Ready's write is in flight (a commit learned meanwhile need not wait for that write). Stops
+   * before a configuration change, which goes through the next Ready. The caller applies them in
+   * order; they count as applied at once.
+   */
+  takeCommittedStable(): Entry[] {
+    const log = this.raft.log;
+    const ents = log.nextCommittedEntries(this.maxCommittedBytes);
+    const conf = ents.findIndex((e) => e.type === EntryType.ConfChange);
+    const out = conf < 0 ? ents : ents.slice(0, conf);
+    if (out.length > 0) log.appliedTo(out[out.length - 1]!.index);
+    return out;
+  }
+
   /** Marks a Ready as handled: its entries are stable and its committed entries applied. */
   advance(rd: Ready): void {
     if (rd !== this.inFlight)
