@@ -104,6 +104,8 @@ export interface RaftMetrics {
   readsTotal: number;
   readsFailedTotal: number;
   entriesAppliedTotal: number;
+  /** Of those, applied while a write was in flight or between Readies (see applyEarly). */
+  entriesAppliedEarlyTotal: number;
   readiesTotal: number;
   storageWritesTotal: number;
   storageSyncsTotal: number;
@@ -214,6 +216,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     readsTotal: 0,
     readsFailedTotal: 0,
     entriesAppliedTotal: 0,
+    entriesAppliedEarlyTotal: 0,
     readiesTotal: 0,
     storageWritesTotal: 0,
     storageSyncsTotal: 0,
@@ -712,6 +715,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private applyEarly(): void {
     if (this.earlyApply || this.stopped) return;
     const entries = this.core.takeCommittedStable();
+    this.m.entriesAppliedEarlyTotal += entries.length;
     for (let i = 0; i < entries.length; i++) {
       const async = this.applyEntry(entries[i]!);
       if (!async) continue;

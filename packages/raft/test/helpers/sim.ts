@@ -699,7 +699,7 @@ export class Simulation {
   }
 
   /** Runs the scenario; throws SafetyViolation (or another error) describing what went wrong. */
-  async run(): Promise<{ steps: number; ops: number; trace: number }> {
+  async run(): Promise<{ steps: number; ops: number; trace: number; early: number }> {
     const faultMs = this.opts.faultMs ?? 2000;
     const healMs = this.opts.healMs ?? 3000;
     for (const id of this.ids) this.start(id);
@@ -736,7 +736,8 @@ export class Simulation {
         .join('\n  ');
       this.fail(`linearizability: history of key ${res.key} is not linearizable:\n  ${h}`);
     }
-    return { steps: this.steps, ops: this.history.length, trace: this.trace };
+    const early = this.live().reduce((n, s) => n + s.node!.metrics().entriesAppliedEarlyTotal, 0);
+    return { steps: this.steps, ops: this.history.length, trace: this.trace, early };
   }
 
   private isConverged(): boolean {
@@ -783,7 +784,7 @@ export class Simulation {
 export async function runSeed(
   seed: number,
   opts: Partial<SimOptions> = {},
-): Promise<{ error?: string; steps: number; ops: number; trace: number }> {
+): Promise<{ error?: string; steps: number; ops: number; trace: number; early: number }> {
   const sim = new Simulation({ seed, ...opts });
   try {
     const r = await sim.run();
@@ -795,6 +796,7 @@ export async function runSeed(
       steps: sim.steps,
       ops: 0,
       trace: sim.trace,
+      early: 0,
     };
   }
 }
