@@ -21,6 +21,7 @@ import {
   describeLink,
   type EncodeContext,
   type LinkRef,
+  listRequest,
   type Request,
 } from './common.js';
 import { parseScope, type ScopeName } from './scope.js';
@@ -118,13 +119,7 @@ export function encodeAddressList(filter: AddressFilter, ctx: EncodeContext): Re
     w.setU32(h + 4, ctx.index(dev, 'filter.dev'));
     parts.push(`dev ${describeLink(dev)}`);
   }
-  w.finish();
-  return {
-    message: w.bytes(),
-    kind: 'address',
-    operation: 'list',
-    describe: () => parts.join(' ') || 'all',
-  };
+  return listRequest(w, 'address', parts);
 }
 
 export function decodeAddress(msg: Message): Address {

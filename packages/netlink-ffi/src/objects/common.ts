@@ -44,6 +44,12 @@ export interface Request extends Words {
   message: Buffer;
 }
 
+/** Finishes a dump request whose filter is described by `parts` (none: 'all'). */
+export function listRequest(w: MessageWriter, kind: string, parts: string[]): Request {
+  w.finish();
+  return { message: w.bytes(), kind, operation: 'list', describe: () => parts.join(' ') || 'all' };
+}
+
 /** Turns one kernel reply message into a value (dumps and gets). */
 export type Decoder<T> = (msg: Message) => T;
 

@@ -33,6 +33,7 @@ import {
   describeLink,
   type EncodeContext,
   type LinkRef,
+  listRequest,
   type Request,
 } from './common.js';
 
@@ -492,13 +493,7 @@ export function encodeLinkList(filter: LinkFilter, ctx: EncodeContext): Request 
     w.end(info);
     parts.push(`type ${filter.kind}`);
   }
-  w.finish();
-  return {
-    message: w.bytes(),
-    kind: 'link',
-    operation: 'list',
-    describe: () => parts.join(' ') || 'all',
-  };
+  return listRequest(w, 'link', parts);
 }
 
 function decodeVxlan(attrs: Attribute[]): VxlanInfo {

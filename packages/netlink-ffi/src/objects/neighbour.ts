@@ -26,6 +26,7 @@ import {
   describeLink,
   type EncodeContext,
   type LinkRef,
+  listRequest,
   type Request,
 } from './common.js';
 
@@ -220,13 +221,7 @@ export function encodeNeighbourList(filter: NeighbourFilter, ctx: EncodeContext)
     w.u32(C.NDA_IFINDEX, ctx.index(dev, 'filter.dev'));
     parts.push(`dev ${describeLink(dev)}`);
   }
-  w.finish();
-  return {
-    message: w.bytes(),
-    kind: 'neighbour',
-    operation: 'list',
-    describe: () => parts.join(' ') || 'all',
-  };
+  return listRequest(w, 'neighbour', parts);
 }
 
 function decodeCommon(msg: Message): { h: Buffer; attrs: Attribute[] } {
@@ -357,13 +352,7 @@ export function encodeFdbList(filter: FdbFilter, ctx: EncodeContext): Request {
     w.u32(C.NDA_MASTER, ctx.index(br, 'filter.master'));
     parts.push(`br ${describeLink(br)}`);
   }
-  w.finish();
-  return {
-    message: w.bytes(),
-    kind: 'fdb',
-    operation: 'list',
-    describe: () => parts.join(' ') || 'all',
-  };
+  return listRequest(w, 'fdb', parts);
 }
 
 export function decodeFdb(msg: Message): FdbEntry {

@@ -25,6 +25,7 @@ import {
   describeLink,
   type EncodeContext,
   type LinkRef,
+  listRequest,
   type Request,
 } from './common.js';
 
@@ -206,13 +207,7 @@ export function encodeNexthopList(filter: NexthopFilter, ctx: EncodeContext): Re
     w.flag(C.NHA_GROUPS);
     parts.push('groups');
   }
-  w.finish();
-  return {
-    message: w.bytes(),
-    kind: 'nexthop',
-    operation: 'list',
-    describe: () => parts.join(' ') || 'all',
-  };
+  return listRequest(w, 'nexthop', parts);
 }
 
 export function decodeNexthop(msg: Message): Nexthop {
