@@ -5,17 +5,8 @@ export function seedFromEnv(): number {
   return env !== undefined ? Number(env) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 }
 
-/** mulberry32: small, fast, good enough to drive tests. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, shared with the bench's workload generator. */
+export { rng } from '../../bench/workload.js';
 
 export function int(r: () => number, n: number): number {
   return Math.floor(r() * n);

@@ -163,7 +163,6 @@ export class GrpcServer {
   private readonly server: Http2Server | Http2SecureServer;
   private readonly sockets = new Set<Socket>();
   private readonly maxMessageBytes: number;
-  private listening = false;
 
   constructor(opts: GrpcServerOptions = {}) {
     this.maxMessageBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
@@ -225,7 +224,6 @@ export class GrpcServer {
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
-        this.listening = true;
         resolve((this.server.address() as { port: number }).port);
       });
     });
@@ -233,8 +231,7 @@ export class GrpcServer {
 
   /** Stops accepting, lets calls in progress finish for up to `graceMs`, then cuts connections. */
   close(graceMs = 1000): Promise<void> {
-    if (!this.listening) return Promise.resolve();
-    this.listening = false;
+    if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         for (const s of this.sockets) s.destroy();
