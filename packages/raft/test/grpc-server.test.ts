@@ -1,4 +1,4 @@
-// The lean gRPC server and client on node:http2: standard gRPC clients (@grpc/grpc-js) get the
+// The lean gRPC server (own HTTP/2 layer) and client (node:http2): standard gRPC clients (@grpc/grpc-js) get the
 // right payloads, statuses, messages and trailing metadata; the channel reconnects after backoff;
 // a TLS member refuses a peer without the cluster's CA.
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,17 +1,17 @@
-import type {
-  Http2SecureServer,
-  Http2Server,
-  IncomingHttpHeaders,
-  ServerHttp2Stream,
-} from 'node:http2';
-import { constants, createSecureServer, createServer } from 'node:http2';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { createServer } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer } from 'node:tls';
+import type { H2ServerStream } from './h2-server-connection.js';
+import { H2Error, H2ServerConnection } from './h2-server-connection.js';
+import { encodeHeaders } from './hpack.js';
 
 /*
- * A lean gRPC server on node:http2: unary and client-streaming methods with raw byte payloads,
- * speaking the gRPC wire protocol (length-prefixed messages, status in trailers) to any gRPC
- * client. It does a fraction of @grpc/grpc-js's per-call work (no interceptor chain, no metadata
- * objects), which is most of a Raft leader's CPU when clients send many small requests.
+ * A lean gRPC server: unary and client-streaming methods with raw byte payloads, speaking the gRPC
+ * wire protocol (length-prefixed messages, status in trailers) to any gRPC client over its own
+ * HTTP/2 layer (h2-server-connection.ts). It does a fraction of @grpc/grpc-js's per-call work (no
+ * interceptor chain, no metadata objects), which is most of a Raft leader's CPU when clients send
+ * many small requests, and a response's headers, message and trailers leave in one write.
  */
 
 /** gRPC status codes used here (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
@@ -72,11 +72,12 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
 }
 
-const RESPONSE_HEADERS = {
-  [constants.HTTP2_HEADER_STATUS]: 200,
-  [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-};
-const OK_TRAILERS = { 'grpc-status': '0' };
+const RESPONSE_HEADERS = encodeHeaders([
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+]);
+const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
+const UNSUPPORTED_MEDIA_TYPE = encodeHeaders([[':status', '415']]);
 /** HTTP/2 flow-control windows large enough that a burst of appends never waits for an update. */
 export const WINDOW_BYTES = 16 * 1024 * 1024;
 
@@ -130,26 +131,24 @@ function encodeGrpcMessage(text: string): string {
 }
 
 /** Ends `stream` with a status only (a "trailers-only" response), if it is still open. */
-function sendStatus(stream: ServerHttp2Stream, e: GrpcStatusError): void {
-  if (stream.destroyed || stream.closed) return;
-  const headers: Record<string, string | number> = {
-    ...RESPONSE_HEADERS,
-    'grpc-status': String(e.code),
-    'grpc-message': encodeGrpcMessage(e.message),
-  };
-  for (const [k, v] of Object.entries(e.metadata)) headers[k] = v;
+function sendStatus(stream: H2ServerStream, e: GrpcStatusError): void {
+  if (!stream.localOpen) return;
   if (stream.headersSent) {
-    stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    stream.reset(H2Error.INTERNAL_ERROR);
     return;
   }
-  stream.respond(headers, { endStream: true });
+  const headers: [string, string][] = [
+    [':status', '200'],
+    ['content-type', 'application/grpc'],
+    ['grpc-status', String(e.code)],
+    ['grpc-message', encodeGrpcMessage(e.message)],
+  ];
+  for (const [k, v] of Object.entries(e.metadata)) headers.push([k.toLowerCase(), v]);
+  stream.respondEnd(encodeHeaders(headers));
 }
 
-function sendResponse(stream: ServerHttp2Stream, payload: Buffer): void {
-  if (stream.destroyed || stream.closed) return;
-  stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-  stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-  stream.end(frameMessage(payload));
+function sendResponse(stream: H2ServerStream, payload: Buffer): void {
+  stream.respond(RESPONSE_HEADERS, frameMessage(payload), OK_TRAILERS);
 }
 
 function asStatus(e: unknown): GrpcStatusError {
@@ -160,34 +159,42 @@ function asStatus(e: unknown): GrpcStatusError {
 
 export class GrpcServer {
   private readonly routes = new Map<string, Route>();
-  private readonly server: Http2Server | Http2SecureServer;
-  private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+  private readonly connections = new Set<H2ServerConnection>();
   private readonly maxMessageBytes: number;
 
   constructor(opts: GrpcServerOptions = {}) {
     this.maxMessageBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
-    const settings = { initialWindowSize: WINDOW_BYTES };
-    this.server = opts.tls
-      ? createSecureServer({
-          settings,
+    const onSocket = (socket: Socket) => this.onConnection(socket);
+    if (opts.tls) {
+      const server = createTlsServer(
+        {
           ca: opts.tls.ca,
           cert: opts.tls.cert,
           key: opts.tls.key,
           requestCert: true,
           rejectUnauthorized: true,
           ALPNProtocols: ['h2'],
-        })
-      : createServer({ settings });
-    this.server.on('session', (s) => s.setLocalWindowSize(WINDOW_BYTES));
-    this.server.on('connection', (s: Socket) => {
-      s.setNoDelay(true);
-      this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
-    });
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    // A misbehaving peer's session or TLS error concerns that connection only.
-    this.server.on('sessionError', () => {});
-    this.server.on('tlsClientError', () => {});
+        },
+        onSocket,
+      );
+      // A failed handshake concerns that connection only.
+      server.on('tlsClientError', () => {});
+      this.server = server;
+    } else {
+      this.server = createServer(onSocket);
+    }
+  }
+
+  private onConnection(socket: Socket | TLSSocket): void {
+    socket.setNoDelay(true);
+    const conn = new H2ServerConnection(
+      socket,
+      { windowBytes: WINDOW_BYTES, maxConcurrentStreams: 10_000, maxHeaderListBytes: 64 * 1024 },
+      (stream) => this.onStream(stream),
+      () => this.connections.delete(conn),
+    );
+    this.connections.add(conn);
   }
 
   /** Adds a unary method at `path` (`/package.Service/Method`). */
@@ -234,21 +241,21 @@ export class GrpcServer {
     if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        for (const s of this.sockets) s.destroy();
+        for (const c of this.connections) c.destroy();
       }, graceMs);
       this.server.close(() => {
         clearTimeout(timer);
         resolve();
       });
+      for (const c of this.connections) c.goaway();
     });
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', () => {});
-    const path = String(headers[constants.HTTP2_HEADER_PATH] ?? '');
-    const type = String(headers[constants.HTTP2_HEADER_CONTENT_TYPE] ?? '');
-    if (headers[constants.HTTP2_HEADER_METHOD] !== 'POST' || !type.startsWith('application/grpc')) {
-      stream.respond({ [constants.HTTP2_HEADER_STATUS]: 415 }, { endStream: true });
+  private onStream(stream: H2ServerStream): void {
+    const path = stream.header(':path') ?? '';
+    const type = stream.header('content-type') ?? '';
+    if (stream.header(':method') !== 'POST' || !type.startsWith('application/grpc')) {
+      stream.respondEnd(UNSUPPORTED_MEDIA_TYPE);
       return;
     }
     const route = this.routes.get(path);
@@ -260,7 +267,7 @@ export class GrpcServer {
     else this.serveStream(stream, route.open);
   }
 
-  private serveUnary(stream: ServerHttp2Stream, handler: UnaryHandler): void {
+  private serveUnary(stream: H2ServerStream, handler: UnaryHandler): void {
     const reader = new MessageReader(this.maxMessageBytes);
     const messages: Buffer[] = [];
     let failed = false;
@@ -268,12 +275,12 @@ export class GrpcServer {
       failed = true;
       sendStatus(stream, e);
     };
-    stream.on('data', (chunk: Buffer) => {
+    stream.onData = (chunk) => {
       if (failed) return;
       const err = reader.push(chunk, messages);
       if (err) fail(new GrpcStatusError(GrpcStatus.RESOURCE_EXHAUSTED, err));
-    });
-    stream.on('end', () => {
+    };
+    stream.onEnd = () => {
       if (failed) return;
       if (messages.length !== 1 || reader.partial) {
         fail(
@@ -297,11 +304,11 @@ export class GrpcServer {
           (e) => fail(asStatus(e)),
         );
       } else sendResponse(stream, result);
-    });
+    };
   }
 
   private serveStream(
-    stream: ServerHttp2Stream,
+    stream: H2ServerStream,
     open: (call: ClientStreamCall) => ClientStreamHandlers,
   ): void {
     const reader = new MessageReader(this.maxMessageBytes);
@@ -316,7 +323,7 @@ export class GrpcServer {
     };
     const handlers = open(call);
     const messages: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => {
+    stream.onData = (chunk) => {
       if (done) return;
       const err = reader.push(chunk, messages);
       for (const m of messages) {
@@ -325,8 +332,8 @@ export class GrpcServer {
       }
       messages.length = 0;
       if (err) call.finish(new GrpcStatusError(GrpcStatus.RESOURCE_EXHAUSTED, err));
-    });
-    stream.on('end', () => {
+    };
+    stream.onEnd = () => {
       if (done) return;
       if (reader.partial) {
         call.finish(
@@ -335,6 +342,6 @@ export class GrpcServer {
         return;
       }
       handlers.end();
-    });
+    };
   }
 }
