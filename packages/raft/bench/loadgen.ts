@@ -17,6 +17,35 @@ export interface LoadResult {
   writesPerSec: number;
   p50: number;
   p99: number;
+  /** Every measured request's latency (ms), sorted. */
+  latencies: number[];
+}
+
+/** Sums runs of one system (e.g. slices interleaved with another system's) into one result. */
+export function mergeResults(runs: LoadResult[]): LoadResult {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  return summarize(
+    latencies,
+    runs.reduce((n, r) => n + r.errors, 0),
+    seconds,
+  );
+}
+
+function summarize(latencies: number[], errors: number, seconds: number): LoadResult {
+  const pct = (p: number) =>
+    latencies.length
+      ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!
+      : Number.NaN;
+  return {
+    writes: latencies.length,
+    errors,
+    seconds,
+    writesPerSec: latencies.length / seconds,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    latencies,
+  };
 }
 
 const bytes = (b: Buffer) => b;
@@ -73,14 +102,5 @@ export async function runLoad(
   await Promise.all(workers);
   for (const c of conns) c.close();
   lat.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : Number.NaN;
-  return {
-    writes: lat.length,
-    errors,
-    seconds,
-    writesPerSec: lat.length / seconds,
-    p50: pct(0.5),
-    p99: pct(0.99),
-  };
+  return summarize(lat, errors, seconds);
 }

@@ -1,6 +1,8 @@
 // npm run bench -w @vnet/raft
 // A 3-member cluster of the KV example (LevelDB, fsync on) against a 3-member etcd, both on
 // loopback, driven by the same gRPC put load generator at concurrency 1 and 64 for 10 s each.
+// Both clusters run side by side and are measured in alternating slices, so a change in the
+// machine's speed during the run (a shared VM's neighbours) weighs on both alike.
 // The last line is the JSON summary; ratio = ours / etcd writes per second at concurrency 64.
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
@@ -13,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { pack } from '../src/core/codec.js';
 import { EtcdCluster } from './etcd.js';
 import type { LoadResult, Target } from './loadgen.js';
-import { runLoad } from './loadgen.js';
+import { mergeResults, runLoad } from './loadgen.js';
 
 const DURATION_MS = Number(process.env.RAFT_BENCH_MS ?? 10_000);
 // Both systems get the same unmeasured load first: Node compiles its hot paths (and the load
@@ -21,6 +23,10 @@ const DURATION_MS = Number(process.env.RAFT_BENCH_MS ?? 10_000);
 // steady state a long-running server is in.
 const WARMUP_MS = Number(process.env.RAFT_BENCH_WARMUP_MS ?? 5000);
 const CONCURRENCY = [1, 64];
+/** Each system's measured time per concurrency is split into this many alternating slices. */
+const SLICES = 5;
+/** Unmeasured load at the start of each slice (connections up, closed loop in steady state). */
+const SLICE_WARMUP_MS = 300;
 const here = dirname(fileURLToPath(import.meta.url));
 const serverJs = join(here, '..', 'examples', 'kv-server.js');
 
@@ -33,15 +39,29 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Warms `target` up at the highest concurrency, then measures each concurrency in turn. */
-async function measure(target: Target): Promise<Map<number, LoadResult>> {
-  await runLoad(target, Math.max(...CONCURRENCY), WARMUP_MS, 0);
-  const out = new Map<number, LoadResult>();
-  for (const c of CONCURRENCY) out.set(c, await runLoad(target, c, DURATION_MS));
+interface System {
+  name: string;
+  target: Target;
+  stop(): Promise<void>;
+}
+
+/** Warms both up, then measures each concurrency in alternating slices (ours, etcd, ours, ...). */
+async function measure(systems: System[]): Promise<Map<string, Map<number, LoadResult>>> {
+  for (const s of systems) await runLoad(s.target, Math.max(...CONCURRENCY), WARMUP_MS, 0);
+  const out = new Map(systems.map((s) => [s.name, new Map<number, LoadResult>()]));
+  for (const c of CONCURRENCY) {
+    const runs = new Map(systems.map((s) => [s.name, [] as LoadResult[]]));
+    for (let i = 0; i < SLICES; i++) {
+      for (const s of systems) {
+        runs.get(s.name)!.push(await runLoad(s.target, c, DURATION_MS / SLICES, SLICE_WARMUP_MS));
+      }
+    }
+    for (const s of systems) out.get(s.name)!.set(c, mergeResults(runs.get(s.name)!));
+  }
   return out;
 }
 
-async function ours(dir: string): Promise<Map<number, LoadResult>> {
+async function startOurs(dir: string): Promise<System> {
   const ids = ['a', 'b', 'c'];
   const peers: Record<string, string> = {};
   for (const id of ids) peers[id] = `127.0.0.1:${await freePort()}`;
@@ -81,26 +101,33 @@ async function ours(dir: string): Promise<Map<number, LoadResult>> {
       path: '/kv.v1.KV/Put',
       encode: (key, value) => pack([key, value.toString('latin1')]),
     };
-    return await measure(target);
-  } finally {
-    for (const p of procs) {
-      p.removeAllListeners('exit');
-      p.kill('SIGTERM');
-    }
-    await Promise.all(
-      procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))),
-    );
+    return { name: '@vnet/raft kv', target, stop: () => stopAll(procs) };
+  } catch (e) {
+    await stopAll(procs);
+    throw e;
   }
 }
 
-async function etcd(dir: string): Promise<Map<number, LoadResult>> {
+async function stopAll(procs: ChildProcess[]): Promise<void> {
+  for (const p of procs) {
+    p.removeAllListeners('exit');
+    p.kill('SIGTERM');
+  }
+  await Promise.all(
+    procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))),
+  );
+}
+
+async function startEtcd(dir: string, version: string): Promise<System> {
   const clientPorts = [await freePort(), await freePort(), await freePort()];
   const peerPorts = [await freePort(), await freePort(), await freePort()];
   const cluster = await EtcdCluster.start(dir, clientPorts, peerPorts);
   try {
-    return await measure(cluster.target(await cluster.leader()));
-  } finally {
+    const target = cluster.target(await cluster.leader());
+    return { name: `etcd ${version}`, target, stop: () => cluster.stop() };
+  } catch (e) {
     await cluster.stop();
+    throw e;
   }
 }
 
@@ -114,15 +141,19 @@ async function main(): Promise<void> {
     .split('\n')[0]!
     .replace('etcd Version: ', '');
   const dir = await mkdtemp(join(tmpdir(), 'raft-bench-'));
+  const systems: System[] = [];
   try {
-    const a = await ours(join(dir, 'raft'));
-    const b = await etcd(join(dir, 'etcd'));
+    systems.push(await startOurs(join(dir, 'raft')));
+    systems.push(await startEtcd(join(dir, 'etcd'), version));
+    const results = await measure(systems);
+    const a = results.get(systems[0]!.name)!;
+    const b = results.get(systems[1]!.name)!;
     console.log(
-      `3-member clusters on 127.0.0.1, fsync on, 256-byte values, ${WARMUP_MS / 1000} s of warm-up at c=${Math.max(...CONCURRENCY)}, then ${DURATION_MS / 1000} s per run`,
+      `3-member clusters on 127.0.0.1, fsync on, 256-byte values; ${WARMUP_MS / 1000} s of warm-up at c=${Math.max(...CONCURRENCY)} each, then ${DURATION_MS / 1000} s per system and concurrency in ${SLICES} alternating slices`,
     );
     for (const c of CONCURRENCY) {
-      console.log(row('@vnet/raft kv', c, a.get(c)!));
-      console.log(row(`etcd ${version}`, c, b.get(c)!));
+      console.log(row(systems[0]!.name, c, a.get(c)!));
+      console.log(row(systems[1]!.name, c, b.get(c)!));
     }
     const ours64 = a.get(64)!.writesPerSec;
     const etcd64 = b.get(64)!.writesPerSec;
@@ -138,6 +169,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
+    for (const s of systems) await s.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
