@@ -1,4 +1,4 @@
-// The lean gRPC server (own HTTP/2 layer) and client (node:http2): standard gRPC clients (@grpc/grpc-js) get the
+// The lean gRPC server and client on our own HTTP/2 layer: standard gRPC clients (@grpc/grpc-js) get the
 // right payloads, statuses, messages and trailing metadata; the channel reconnects after backoff;
 // a TLS member refuses a peer without the cluster's CA.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -184,3 +184,64 @@ t.test('a TLS member drops messages from a peer without the cluster CA', async (
   t.same(unreachable.slice(0, 1), ['a'], 'the sender learns the member is unreachable');
   t.same(got, [], 'nothing was delivered');
 });
+
+t.test(
+  'the channel speaks to a @grpc/grpc-js server: messages, statuses, flow control',
+  async (t) => {
+    const server = new grpc.Server();
+    const seen: number[] = [];
+    server.addService(
+      {
+        Sink: {
+          path: '/test.v1.T/Sink',
+          requestStream: true,
+          responseStream: false,
+          requestSerialize: bytes,
+          requestDeserialize: bytes,
+          responseSerialize: bytes,
+          responseDeserialize: bytes,
+        },
+      },
+      {
+        Sink: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+          let n = 0;
+          call.on('data', (m: Buffer) => {
+            n++;
+            seen.push(m.length);
+          });
+          call.on('end', () => {
+            if (n === 0) cb({ code: grpc.status.FAILED_PRECONDITION, details: 'nothing sent' });
+            else cb(null, Buffer.from(String(n)));
+          });
+        },
+      },
+    );
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const channel = new GrpcChannel(`127.0.0.1:${port}`);
+    t.teardown(() => {
+      channel.close();
+      server.forceShutdown();
+    });
+    // 3 MiB in 1 MiB messages: more than grpc-js's stream window, so WINDOW_UPDATEs must flow.
+    const ok = await new Promise<GrpcStatusError | undefined>((resolve) => {
+      const call = channel.clientStream('/test.v1.T/Sink', resolve)!;
+      for (let i = 0; i < 3; i++) call.write(Buffer.alloc(1024 * 1024, i));
+      call.end();
+    });
+    t.equal(ok, undefined, 'OK status');
+    t.same(seen, [1024 * 1024, 1024 * 1024, 1024 * 1024], 'every message arrived whole');
+    const refused = await new Promise<GrpcStatusError | undefined>((resolve) => {
+      channel.clientStream('/test.v1.T/Sink', resolve)!.end();
+    });
+    t.equal(refused?.code, GrpcStatus.FAILED_PRECONDITION);
+    t.equal(refused?.message, 'nothing sent');
+    const unknown = await new Promise<GrpcStatusError | undefined>((resolve) => {
+      channel.clientStream('/test.v1.T/Nope', resolve)!.end();
+    });
+    t.equal(unknown?.code, GrpcStatus.UNIMPLEMENTED);
+  },
+);

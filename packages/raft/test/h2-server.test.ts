@@ -7,8 +7,9 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { createConnection, createServer } from 'node:net';
 import t from 'tap';
 import { Prng } from '../src/core/prng.js';
+import { H2Error } from '../src/transport/h2-connection.js';
 import type { H2ServerStream } from '../src/transport/h2-server-connection.js';
-import { H2Error, H2ServerConnection } from '../src/transport/h2-server-connection.js';
+import { H2ServerConnection } from '../src/transport/h2-server-connection.js';
 import { encodeHeaders } from '../src/transport/hpack.js';
 
 interface Harness {
@@ -26,24 +27,24 @@ async function start(window = 1024 * 1024): Promise<Harness> {
     const conn = new H2ServerConnection(
       socket,
       { windowBytes: window, maxConcurrentStreams: 100, maxHeaderListBytes: 16 * 1024 },
-      (s: H2ServerStream) => {
+      ({ stream: s, headers }: H2ServerStream) => {
+        const header = (name: string) => headers.find(([n]) => n === name)?.[1];
         let size = 0;
         s.onData = (c) => {
           size += c.length;
         };
         s.onReset = () => resets.push(s.id);
         s.onEnd = () => {
-          if (s.header('x-hold')) return;
-          const reply = Number(s.header('x-reply-bytes') ?? 0);
+          if (header('x-hold')) return;
+          const reply = Number(header('x-reply-bytes') ?? 0);
           const body = Buffer.concat([
-            Buffer.from(JSON.stringify({ headers: s.headers, size })),
+            Buffer.from(JSON.stringify({ headers, size })),
             Buffer.alloc(reply, 'r'),
           ]);
-          s.respond(
-            encodeHeaders([[':status', '200']]),
-            body,
-            encodeHeaders([['x-trailer', String(body.length)]]),
-          );
+          s.hold();
+          s.sendHeaders(encodeHeaders([[':status', '200']]), false);
+          s.write(body);
+          s.end(encodeHeaders([['x-trailer', String(body.length)]]));
         };
       },
       () => conns.delete(conn),

@@ -1,14 +1,18 @@
-import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
-import { connect, constants } from 'node:http2';
+import type { Socket } from 'node:net';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { GrpcServerTls } from './grpc-server.js';
 import { frameMessage, GrpcStatus, GrpcStatusError, WINDOW_BYTES } from './grpc-server.js';
+import { H2ClientConnection } from './h2-client-connection.js';
+import { H2Error } from './h2-connection.js';
+import { encodeHeaders, headerValue } from './hpack.js';
 
 /*
- * The client half of the lean gRPC transport: one HTTP/2 connection per peer and client-streaming
- * calls on it, speaking the gRPC wire protocol to any gRPC server. Connections are made lazily
- * and remade after a failure, waiting 100 ms after the first failure and doubling up to 2 s.
+ * The client half of the lean gRPC transport: one HTTP/2 connection per peer (our own HTTP/2
+ * layer, h2-client-connection.ts) and client-streaming calls on it, speaking the gRPC wire
+ * protocol to any gRPC server. A message goes to the socket when it is written, not a loop turn
+ * later. Connections are made lazily and remade after a failure, waiting 100 ms after the first
+ * failure and doubling up to 2 s.
  */
 
 const INITIAL_BACKOFF_MS = 100;
@@ -33,7 +37,7 @@ function decodeGrpcMessage(text: string): string {
 }
 
 export class GrpcChannel {
-  private session: ClientHttp2Session | undefined;
+  private conn: H2ClientConnection | undefined;
   private backoffMs = 0;
   private retryAt = 0;
   private closed = false;
@@ -43,46 +47,44 @@ export class GrpcChannel {
     private readonly tls?: GrpcServerTls,
   ) {}
 
-  private connect(): ClientHttp2Session | undefined {
-    if (this.session && !this.session.destroyed && !this.session.closed) return this.session;
+  private connect(): H2ClientConnection | undefined {
+    if (this.conn?.usable) return this.conn;
     if (this.closed || performance.now() < this.retryAt) return undefined;
-    const authority = `${this.tls ? 'https' : 'http'}://${this.address}`;
-    const url = new URL(authority);
+    const url = new URL(`http://${this.address}`);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port);
     const tls = this.tls;
-    // Small frames must leave at once: no Nagle delay on the socket.
-    const createConnection = () => {
-      const socket = netConnect({ host, port, noDelay: true });
-      if (!tls) return socket;
-      return tlsConnect({
-        socket,
+    let socket: Socket;
+    if (tls) {
+      socket = tlsConnect({
+        host,
+        port,
         ca: tls.ca,
         cert: tls.cert,
         key: tls.key,
         ALPNProtocols: ['h2'],
         ...(isIP(host) ? {} : { servername: host }),
       });
-    };
-    const session = connect(authority, {
-      settings: { initialWindowSize: WINDOW_BYTES },
-      createConnection,
-    });
-    session.on('connect', () => {
-      this.backoffMs = 0;
-      session.setLocalWindowSize(WINDOW_BYTES);
-    });
-    const failed = () => {
-      if (this.session !== session) return;
-      this.session = undefined;
+      socket.once('secureConnect', () => {
+        this.backoffMs = 0;
+      });
+    } else {
+      socket = netConnect({ host, port });
+      socket.once('connect', () => {
+        this.backoffMs = 0;
+      });
+    }
+    // Small frames must leave at once: no Nagle delay on the socket.
+    socket.setNoDelay(true);
+    const conn = new H2ClientConnection(socket, WINDOW_BYTES, () => {
+      if (this.conn !== conn) return;
+      this.conn = undefined;
       this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2 || INITIAL_BACKOFF_MS);
       this.retryAt = performance.now() + this.backoffMs;
-    };
-    session.on('error', failed);
-    session.on('close', failed);
-    session.on('goaway', failed);
-    this.session = session;
-    return session;
+    });
+    this.conn?.close();
+    this.conn = conn;
+    return conn;
   }
 
   /**
@@ -91,72 +93,61 @@ export class GrpcChannel {
    * is in its reconnection backoff.
    */
   clientStream(path: string, done: (err?: GrpcStatusError) => void): ClientCall | undefined {
-    const session = this.connect();
-    if (!session) return undefined;
-    let stream: ClientHttp2Stream;
-    try {
-      stream = session.request({
-        [constants.HTTP2_HEADER_METHOD]: 'POST',
-        [constants.HTTP2_HEADER_PATH]: path,
-        [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-        te: 'trailers',
-      });
-    } catch (e) {
-      session.destroy();
-      done(new GrpcStatusError(GrpcStatus.UNAVAILABLE, (e as Error).message));
-      return undefined;
-    }
+    const conn = this.connect();
+    if (!conn) return undefined;
+    const stream = conn.request(
+      encodeHeaders([
+        [':method', 'POST'],
+        [':scheme', this.tls ? 'https' : 'http'],
+        [':path', path],
+        [':authority', this.address],
+        ['content-type', 'application/grpc'],
+        ['te', 'trailers'],
+      ]),
+    );
+    if (!stream) return undefined;
     let status: GrpcStatusError | undefined;
+    let sawStatus = false;
     let finished = false;
     const finish = (err?: GrpcStatusError) => {
       if (finished) return;
       finished = true;
+      // The server may answer before reading everything: stop sending.
+      if (stream.localOpen) stream.reset(H2Error.CANCEL);
       done(err);
     };
-    const readStatus = (h: Record<string, unknown>) => {
-      const code = h['grpc-status'];
+    stream.onHeaders = (h) => {
+      const code = headerValue(h, 'grpc-status');
       if (code === undefined) return;
+      sawStatus = true;
       status =
         code === '0'
           ? undefined
           : new GrpcStatusError(
               Number(code),
-              decodeGrpcMessage(String(h['grpc-message'] ?? `status ${String(code)}`)),
+              decodeGrpcMessage(headerValue(h, 'grpc-message') ?? `status ${code}`),
             );
     };
-    let sawStatus = false;
-    stream.on('response', (h) => {
-      if (h['grpc-status'] !== undefined) sawStatus = true;
-      readStatus(h);
-    });
-    stream.on('trailers', (h) => {
-      sawStatus = true;
-      readStatus(h);
-    });
-    stream.on('data', () => {});
-    stream.on('error', (e) => finish(new GrpcStatusError(GrpcStatus.UNAVAILABLE, e.message)));
-    stream.on('close', () => {
-      if (!sawStatus) status ??= new GrpcStatusError(GrpcStatus.UNAVAILABLE, 'stream closed');
-      finish(status);
-    });
+    stream.onEnd = () =>
+      finish(sawStatus ? status : new GrpcStatusError(GrpcStatus.UNAVAILABLE, 'stream closed'));
+    stream.onReset = (code) =>
+      finish(new GrpcStatusError(GrpcStatus.UNAVAILABLE, `stream reset (HTTP/2 error ${code})`));
     return {
       write: (m) => {
-        if (finished || stream.destroyed) return false;
+        if (finished || !stream.localOpen) return false;
         stream.write(frameMessage(m));
         return true;
       },
       get buffered() {
-        return stream.writableLength;
+        return stream.buffered;
       },
-      end: () => {
-        if (!stream.destroyed) stream.end();
-      },
+      end: () => stream.end(),
     };
   }
 
   close(): void {
     this.closed = true;
-    this.session?.close();
-    this.session = undefined;
+    this.conn?.close();
+    this.conn = undefined;
   }
 }

@@ -2,9 +2,12 @@ import type { Server, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createServer as createTlsServer } from 'node:tls';
+import type { H2Stream } from './h2-connection.js';
+import { H2Error } from './h2-connection.js';
 import type { H2ServerStream } from './h2-server-connection.js';
-import { H2Error, H2ServerConnection } from './h2-server-connection.js';
-import { encodeHeaders } from './hpack.js';
+import { H2ServerConnection } from './h2-server-connection.js';
+import type { HeaderList } from './hpack.js';
+import { encodeHeaders, headerValue } from './hpack.js';
 
 /*
  * A lean gRPC server: unary and client-streaming methods with raw byte payloads, speaking the gRPC
@@ -131,24 +134,30 @@ function encodeGrpcMessage(text: string): string {
 }
 
 /** Ends `stream` with a status only (a "trailers-only" response), if it is still open. */
-function sendStatus(stream: H2ServerStream, e: GrpcStatusError): void {
+function sendStatus(stream: H2Stream, e: GrpcStatusError): void {
   if (!stream.localOpen) return;
   if (stream.headersSent) {
     stream.reset(H2Error.INTERNAL_ERROR);
     return;
   }
-  const headers: [string, string][] = [
+  const headers: HeaderList = [
     [':status', '200'],
     ['content-type', 'application/grpc'],
     ['grpc-status', String(e.code)],
     ['grpc-message', encodeGrpcMessage(e.message)],
   ];
   for (const [k, v] of Object.entries(e.metadata)) headers.push([k.toLowerCase(), v]);
-  stream.respondEnd(encodeHeaders(headers));
+  stream.hold();
+  stream.sendHeaders(encodeHeaders(headers), true);
 }
 
-function sendResponse(stream: H2ServerStream, payload: Buffer): void {
-  stream.respond(RESPONSE_HEADERS, frameMessage(payload), OK_TRAILERS);
+/** Headers, message and trailers: one write, shared with the other responses of this job. */
+function sendResponse(stream: H2Stream, payload: Buffer): void {
+  if (!stream.localOpen) return;
+  stream.hold();
+  stream.sendHeaders(RESPONSE_HEADERS, false);
+  stream.write(frameMessage(payload));
+  stream.end(OK_TRAILERS);
 }
 
 function asStatus(e: unknown): GrpcStatusError {
@@ -247,15 +256,15 @@ export class GrpcServer {
         clearTimeout(timer);
         resolve();
       });
-      for (const c of this.connections) c.goaway();
+      for (const c of this.connections) c.shutdown();
     });
   }
 
-  private onStream(stream: H2ServerStream): void {
-    const path = stream.header(':path') ?? '';
-    const type = stream.header('content-type') ?? '';
-    if (stream.header(':method') !== 'POST' || !type.startsWith('application/grpc')) {
-      stream.respondEnd(UNSUPPORTED_MEDIA_TYPE);
+  private onStream({ stream, headers }: H2ServerStream): void {
+    const path = headerValue(headers, ':path') ?? '';
+    const type = headerValue(headers, 'content-type') ?? '';
+    if (headerValue(headers, ':method') !== 'POST' || !type.startsWith('application/grpc')) {
+      stream.sendHeaders(UNSUPPORTED_MEDIA_TYPE, true);
       return;
     }
     const route = this.routes.get(path);
@@ -267,7 +276,7 @@ export class GrpcServer {
     else this.serveStream(stream, route.open);
   }
 
-  private serveUnary(stream: H2ServerStream, handler: UnaryHandler): void {
+  private serveUnary(stream: H2Stream, handler: UnaryHandler): void {
     const reader = new MessageReader(this.maxMessageBytes);
     const messages: Buffer[] = [];
     let failed = false;
@@ -308,7 +317,7 @@ export class GrpcServer {
   }
 
   private serveStream(
-    stream: H2ServerStream,
+    stream: H2Stream,
     open: (call: ClientStreamCall) => ClientStreamHandlers,
   ): void {
     const reader = new MessageReader(this.maxMessageBytes);

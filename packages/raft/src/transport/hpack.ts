@@ -13,6 +13,12 @@ export class HpackError extends Error {
 
 export type HeaderList = [name: string, value: string][];
 
+/** The value of the first header called `name` (lowercase), if any. */
+export function headerValue(headers: HeaderList, name: string): string | undefined {
+  for (const [n, v] of headers) if (n === name) return v;
+  return undefined;
+}
+
 /** RFC 7541 Appendix A. */
 const STATIC_TABLE: [string, string][] = [
   [':authority', ''],
