@@ -245,3 +245,13 @@ t.test(
     t.equal(unknown?.code, GrpcStatus.UNIMPLEMENTED);
   },
 );
+
+t.test('a TLS channel to a port where nothing listens fails the call at once', async (t) => {
+  const port = await freePort();
+  const channel = new GrpcChannel(`127.0.0.1:${port}`, pem);
+  t.teardown(() => channel.close());
+  const err = await new Promise<GrpcStatusError | undefined>((resolve) => {
+    channel.clientStream('/test.v1.T/Sink', resolve)?.write(Buffer.from('lost'));
+  });
+  t.equal(err?.code, GrpcStatus.UNAVAILABLE);
+});

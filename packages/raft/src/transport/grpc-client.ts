@@ -54,28 +54,23 @@ export class GrpcChannel {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port);
     const tls = this.tls;
-    let socket: Socket;
-    if (tls) {
-      socket = tlsConnect({
-        host,
-        port,
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        ALPNProtocols: ['h2'],
-        ...(isIP(host) ? {} : { servername: host }),
-      });
-      socket.once('secureConnect', () => {
-        this.backoffMs = 0;
-      });
-    } else {
-      socket = netConnect({ host, port });
-      socket.once('connect', () => {
-        this.backoffMs = 0;
-      });
-    }
     // Small frames must leave at once: no Nagle delay on the socket.
-    socket.setNoDelay(true);
+    const tcp = netConnect({ host, port, noDelay: true });
+    const socket: Socket = tls
+      ? tlsConnect({
+          socket: tcp,
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          ALPNProtocols: ['h2'],
+          ...(isIP(host) ? {} : { servername: host }),
+        })
+      : tcp;
+    // A refused or broken TCP connection closes the TLS socket over it too.
+    if (socket !== tcp) tcp.once('close', () => socket.destroy());
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
+      this.backoffMs = 0;
+    });
     const conn = new H2ClientConnection(socket, WINDOW_BYTES, () => {
       if (this.conn !== conn) return;
       this.conn = undefined;
