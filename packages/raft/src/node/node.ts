@@ -540,8 +540,13 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
       this.log('warn', 'dropped invalid message', { from: m.from, error: (e as Error).message });
       return;
     }
-    // Between Readies too: the proposers hear back before the next Ready's messages go out.
-    if (this.writing || !this.running) this.applyEarly();
+    // Between Readies too: the proposers hear back before the next Ready's messages go out. When
+    // something was applied between Readies, the next Ready waits until their answers (written
+    // at the end of this job) have left: the transport writes a Ready's messages at once.
+    if ((this.writing || !this.running) && this.applyEarly() && !this.running) {
+      this.clock.defer(() => this.kick());
+      return;
+    }
     this.kick();
   }
 
@@ -712,8 +717,9 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
    * batch. Everything sent still goes through Readies,
    * so no commit index leaves this node before the entries it covers are on its disk.
    */
-  private applyEarly(): void {
-    if (this.earlyApply || this.stopped) return;
+  /** Returns whether anything was applied (or is being applied). */
+  private applyEarly(): boolean {
+    if (this.earlyApply || this.stopped) return false;
     const entries = this.core.takeCommittedStable();
     this.m.entriesAppliedEarlyTotal += entries.length;
     for (let i = 0; i < entries.length; i++) {
@@ -731,11 +737,12 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
         this.m.appliedIndex = this.core.raft.log.applied;
         this.releaseReads();
       });
-      return;
+      return true;
     }
-    if (entries.length === 0) return;
+    if (entries.length === 0) return false;
     this.m.appliedIndex = this.core.raft.log.applied;
     this.releaseReads();
+    return true;
   }
 
   private releaseReads(): void {
