@@ -57,6 +57,8 @@ const DEFAULT_WINDOW = 65_535;
 const MAX_WINDOW = 2 ** 31 - 1;
 /** Our SETTINGS_MAX_FRAME_SIZE (the protocol's default). */
 const MAX_FRAME = 16_384;
+/** Frames up to this payload size are written as one buffer with their header. */
+const SMALL_FRAME = 4096;
 /** Largest header block (all its frames) accepted before the connection is closed. */
 const MAX_HEADER_BLOCK = 256 * 1024;
 
@@ -241,12 +243,15 @@ export abstract class H2Connection {
 
   protected frame(type: number, flags: number, stream: number, payload: Buffer): void {
     if (this.closed) return;
-    const h = Buffer.allocUnsafe(9);
+    // Small frames are copied behind their header (one socket write); large ones are not copied.
+    const small = payload.length <= SMALL_FRAME;
+    const h = Buffer.allocUnsafe(small ? 9 + payload.length : 9);
     h.writeUIntBE(payload.length, 0, 3);
     h[3] = type;
     h[4] = flags;
     h.writeUInt32BE(stream, 5);
-    if (payload.length === 0) {
+    if (small) {
+      payload.copy(h, 9);
       this.socket.write(h);
       return;
     }
