@@ -114,6 +114,8 @@ export class Raft {
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   private uncommittedBytes = 0;
+  /** Scratch space of maybeCommit (one slot per voter). */
+  private readonly matchScratch: number[] = [];
   private readQueue: ReadRequest[] = [];
   private pendingReadIndexMessages: Message[] = [];
 
@@ -358,9 +360,16 @@ export class Raft {
   /** Advances the commit index to the quorum's match (current-term entries only). */
   maybeCommit(): boolean {
     if (this.voters.size === 0) return false;
-    const matches: number[] = [];
-    for (const id of this.voters) matches.push(this.prs.get(id)?.match ?? 0);
-    matches.sort((a, b) => b - a);
+    // The quorum-th highest match, by insertion sort into a reused array: this runs on every
+    // acknowledgement, so it allocates nothing.
+    const matches = this.matchScratch;
+    let n = 0;
+    for (const id of this.voters) {
+      const m = this.prs.get(id)?.match ?? 0;
+      let i = n++;
+      for (; i > 0 && matches[i - 1]! < m; i--) matches[i] = matches[i - 1]!;
+      matches[i] = m;
+    }
     const mci = matches[this.quorum() - 1]!;
     const before = this.log.committed;
     if (!this.log.maybeCommit(mci, this.term)) return false;

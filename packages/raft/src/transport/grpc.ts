@@ -155,26 +155,23 @@ export class GrpcTransport implements Transport {
   }
 
   send(messages: Message[]): void {
-    const byPeer = new Map<NodeId, Message[]>();
-    for (const m of messages) {
-      const peer = this.peers.get(m.to);
+    // Messages to one peer keep their order; each peer gets items of at most MAX_ITEM_BYTES.
+    const done = new Set<NodeId>();
+    for (let i = 0; i < messages.length; i++) {
+      const to = messages[i]!.to;
+      if (done.has(to)) continue;
+      done.add(to);
+      const peer = this.peers.get(to);
       if (!peer) continue;
-      if (m.type === MsgType.Snap) {
-        peer.sendSnapshot(m);
-        continue;
-      }
-      let list = byPeer.get(m.to);
-      if (!list) {
-        list = [];
-        byPeer.set(m.to, list);
-      }
-      list.push(m);
-    }
-    for (const [id, list] of byPeer) {
-      const peer = this.peers.get(id)!;
       let group: Message[] = [];
       let size = 0;
-      for (const m of list) {
+      for (let j = i; j < messages.length; j++) {
+        const m = messages[j]!;
+        if (m.to !== to) continue;
+        if (m.type === MsgType.Snap) {
+          peer.sendSnapshot(m);
+          continue;
+        }
         const s = approxSize(m);
         if (group.length > 0 && size + s > MAX_ITEM_BYTES) {
           peer.write(encodeMessages(group));
