@@ -101,17 +101,18 @@ class MessageReader {
 
   /** Returns the complete messages in `chunk` (with what came before), or an error text. */
   push(chunk: Buffer, out: Buffer[]): string | undefined {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
-    while (buf.length >= 5) {
-      if (buf[0] !== 0) return 'compressed messages are not supported';
-      const len = buf.readUInt32BE(1);
+    let off = 0;
+    while (buf.length - off >= 5) {
+      if (buf[off] !== 0) return 'compressed messages are not supported';
+      const len = buf.readUInt32BE(off + 1);
       if (len > this.max) return `message of ${len} bytes exceeds the limit of ${this.max}`;
-      if (buf.length < 5 + len) break;
-      out.push(buf.subarray(5, 5 + len));
-      buf = buf.subarray(5 + len);
+      if (buf.length - off < 5 + len) break;
+      out.push(buf.subarray(off + 5, off + 5 + len));
+      off += 5 + len;
     }
-    if (buf.length > 0) this.pending = buf;
+    if (off < buf.length) this.pending = buf.subarray(off);
     return undefined;
   }
 
