@@ -22,7 +22,7 @@ const T_RST_STREAM = 3;
 const T_SETTINGS = 4;
 const T_PUSH_PROMISE = 5;
 const T_PING = 6;
-export const T_GOAWAY = 7;
+const T_GOAWAY = 7;
 const T_WINDOW_UPDATE = 8;
 const T_CONTINUATION = 9;
 
@@ -71,7 +71,7 @@ export class ConnectionError extends Error {
   }
 }
 
-export function u32(v: number): Buffer {
+function u32(v: number): Buffer {
   const b = Buffer.allocUnsafe(4);
   b.writeUInt32BE(v);
   return b;
@@ -187,9 +187,11 @@ export abstract class H2Connection {
     | undefined;
   private connSendWindow = DEFAULT_WINDOW;
   private connRecvUnacked = 0;
-  protected peerInitialWindow = DEFAULT_WINDOW;
+  private peerInitialWindow = DEFAULT_WINDOW;
   private peerMaxFrame = MAX_FRAME;
   private readonly blocked = new Set<H2Stream>();
+  /** Whether the peer's first bytes must be the client connection preface (server role). */
+  protected expectPreface = false;
 
   constructor(
     protected readonly socket: Duplex,
@@ -221,23 +223,12 @@ export abstract class H2Connection {
     this.socket.uncork();
   }
 
-  get streamCount(): number {
-    return this.streams.size;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   destroy(): void {
     this.socket.destroy();
   }
 
   /** Role hook: a complete header block on stream `id` (not yet known as a stream, perhaps). */
   protected abstract onHeaderBlock(id: number, headers: HeaderList, end: boolean): void;
-
-  /** Bytes of a connection preface the role expects from its peer before frames. */
-  protected expectPreface = false;
 
   // ------------------------------------------------------------------ output
 
