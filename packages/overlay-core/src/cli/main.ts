@@ -2,6 +2,8 @@
 // The `vnet` command line.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { configCheck, EXIT_INVALID } from './config-check.js';
+import { addMasterCommand } from './master.js';
+import { ApiError, addOperatorCommands } from './operator.js';
 
 function positiveInt(value: string): number {
   if (!/^[0-9]+$/.test(value))
@@ -30,8 +32,16 @@ export function buildProgram(): Command {
       process.stderr.write(out.stderr);
       process.exitCode = out.code;
     });
+  addMasterCommand(program);
+  addOperatorCommands(program);
   return program;
 }
+
+// Output piped into `head` and the like: stop quietly when the reader goes away.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 try {
   await buildProgram().parseAsync(process.argv);
@@ -39,6 +49,9 @@ try {
   if (err instanceof CommanderError) {
     // Help and version exit 0; usage errors (already printed) exit with EXIT_INVALID.
     process.exitCode = err.exitCode === 0 ? 0 : EXIT_INVALID;
+  } else if (err instanceof ApiError) {
+    process.stderr.write(`vnet: ${err.message}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`vnet: ${(err as Error).message}\n`);
     process.exitCode = 1;

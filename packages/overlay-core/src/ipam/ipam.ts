@@ -19,6 +19,25 @@ export const VXLAN_VNI = 1024;
 export const VTEP_NAME = 'vtep1024';
 
 export type OverlayStatus = 'STATUS_INVALID' | 'STATUS_OK' | 'STATUS_FAILED' | 'STATUS_CONFIGURING';
+export const OVERLAY_STATUSES: readonly OverlayStatus[] = [
+  'STATUS_INVALID',
+  'STATUS_OK',
+  'STATUS_FAILED',
+  'STATUS_CONFIGURING',
+];
+
+/** Container addresses a node uses in the two halves of its block of one overlay. */
+export interface AddressUsage {
+  mesos: number;
+  docker: number;
+}
+
+/** What a node last reported about one of its overlays. */
+export interface OverlayReport {
+  status: OverlayStatus;
+  error?: string;
+  used?: AddressUsage;
+}
 
 /** One node's share of one overlay: its block per family, or why it has none. */
 export interface NodeOverlay {
@@ -55,22 +74,43 @@ export interface RegisterResult {
   errors: AllocationError[];
 }
 
+/** A pool's size and free count (IPv6 pools are counted up to 2^53 blocks). */
+export interface BlockCount {
+  total: number;
+  free: number;
+}
+
+export interface PoolCounts {
+  vtep: BlockCount;
+  vtep6?: BlockCount;
+  overlays: Record<string, { v4?: BlockCount; v6?: BlockCount }>;
+}
+
 interface OverlayPools {
   config: OverlayConfig;
   v4?: { cidr: Cidr; pool: BlockPool };
   v6?: { cidr: Cidr; pool: BlockPool };
 }
 
-/** A serializable copy of the allocation state (the Raft snapshot of the master). */
+/**
+ * A serializable copy of the allocation state (the Raft snapshot of the master). Version 2 adds
+ * what nodes reported (`state`); version 1 snapshots still restore.
+ */
 export interface IpamSnapshot {
-  version: 1;
+  version: 1 | 2;
   config: NetworkConfig;
   nodes: {
     ip: string;
     bridges: boolean;
     vtep_ip: string;
     vtep_ip6?: string;
-    overlays: { name: string; subnet?: string; subnet6?: string; error?: string }[];
+    overlays: {
+      name: string;
+      subnet?: string;
+      subnet6?: string;
+      error?: string;
+      state?: OverlayReport;
+    }[];
   }[];
 }
 
@@ -84,7 +124,7 @@ export class Ipam {
   private readonly ouiPrefix: string;
   private readonly pools = new Map<string, OverlayPools>();
   private readonly nodeMap = new Map<string, NodeRecord>();
-  private readonly statuses = new Map<string, { status: OverlayStatus; error?: string }>();
+  private readonly statuses = new Map<string, OverlayReport>();
 
   /** Validates `config` (with the options it was checked with) and starts with no nodes. */
   constructor(config: NetworkConfig, options: ValidateOptions = {}) {
@@ -157,6 +197,22 @@ export class Ipam {
     return { node, created, changed, errors };
   }
 
+  /**
+   * Whether registering this node would change anything: false for a known node that already
+   * holds every enabled overlay (and its IPv6 VTEP), so a re-registration can be answered from
+   * the state without writing to the log.
+   */
+  wouldChange(ipText: string, options: RegisterOptions = {}): boolean {
+    const node = this.nodeMap.get(normalizeNodeIp(ipText));
+    if (!node || node.bridges !== (options.bridges ?? true)) return true;
+    if (this.vtepPool6 && node.vtepIp6 === undefined) return true;
+    return this.cfg.overlays.some((o) => {
+      if (!isEnabled(o)) return false;
+      const share = node.overlays.get(o.name);
+      return !share || share.error !== undefined;
+    });
+  }
+
   /** Forgets a node and frees its VTEP addresses and blocks. False if it was not known. */
   remove(ipText: string): boolean {
     const ip = normalizeNodeIp(ipText);
@@ -202,22 +258,83 @@ export class Ipam {
     this.pools.get(name)!.config = overlays[index]!;
   }
 
-  /** Records what a node reported about one of its overlays (kept in memory only, as in DC/OS). */
-  setStatus(ip: string, overlay: string, status: OverlayStatus, error?: string): void {
-    if (!this.nodeMap.get(ip)?.overlays.has(overlay)) return;
-    this.statuses.set(statusKey(ip, overlay), error === undefined ? { status } : { status, error });
+  /**
+   * Removes an overlay from the config and frees every block of it; returns the nodes that held
+   * one (in registration order). Throws when no overlay has that name.
+   */
+  removeOverlay(name: string): string[] {
+    if (!this.pools.has(name)) {
+      throw new AllocationError('UNKNOWN_OVERLAY', `no overlay named "${name}" in the config`);
+    }
+    const holders: string[] = [];
+    for (const node of this.nodeMap.values()) {
+      const share = node.overlays.get(name);
+      if (!share) continue;
+      if (share.subnet !== undefined || share.subnet6 !== undefined) holders.push(node.ip);
+      node.overlays.delete(name);
+      this.statuses.delete(statusKey(node.ip, name));
+    }
+    this.pools.delete(name);
+    this.cfg = { ...this.cfg, overlays: this.cfg.overlays.filter((o) => o.name !== name) };
+    return holders;
   }
 
-  getStatus(ip: string, overlay: string): { status: OverlayStatus; error?: string } | undefined {
+  /** The nodes holding a block of an overlay, in registration order. */
+  holders(name: string): string[] {
+    const out: string[] = [];
+    for (const node of this.nodeMap.values()) {
+      const share = node.overlays.get(name);
+      if (share && (share.subnet !== undefined || share.subnet6 !== undefined)) out.push(node.ip);
+    }
+    return out;
+  }
+
+  /**
+   * Gives every registered node the enabled overlays it lacks (after an overlay was added or
+   * enabled at runtime), in registration order; returns the nodes that changed.
+   */
+  fillNodes(): string[] {
+    const changed: string[] = [];
+    for (const node of [...this.nodeMap.values()]) {
+      if (this.register(node.ip, { bridges: node.bridges }).changed) changed.push(node.ip);
+    }
+    return changed;
+  }
+
+  /** Records what a node reported about one of its overlays; false if it holds no such overlay. */
+  setStatus(
+    ip: string,
+    overlay: string,
+    status: OverlayStatus,
+    error?: string,
+    used?: AddressUsage,
+  ): boolean {
+    if (!this.nodeMap.get(ip)?.overlays.has(overlay)) return false;
+    const report: OverlayReport = { status };
+    if (error !== undefined) report.error = error;
+    if (used !== undefined) report.used = { mesos: used.mesos, docker: used.docker };
+    this.statuses.set(statusKey(ip, overlay), report);
+    return true;
+  }
+
+  getStatus(ip: string, overlay: string): OverlayReport | undefined {
     return this.statuses.get(statusKey(ip, overlay));
   }
 
-  /** Free node blocks per overlay and family, and free VTEP addresses. */
-  free(): { vtep: number; overlays: Record<string, { v4?: number; v6?: number }> } {
-    const overlays: Record<string, { v4?: number; v6?: number }> = {};
-    for (const [name, p] of this.pools)
-      overlays[name] = { v4: p.v4?.pool.free, v6: p.v6?.pool.free };
-    return { vtep: this.vtepPool.free, overlays };
+  /** Node blocks per overlay and family, and VTEP addresses: how many it hands out, how many are free. */
+  counts(): PoolCounts {
+    const count = (p: BlockPool): BlockCount => ({ total: p.capacity, free: p.free });
+    const overlays: PoolCounts['overlays'] = {};
+    for (const [name, p] of this.pools) {
+      overlays[name] = {};
+      if (p.v4) overlays[name].v4 = count(p.v4.pool);
+      if (p.v6) overlays[name].v6 = count(p.v6.pool);
+    }
+    return {
+      vtep: count(this.vtepPool),
+      ...(this.vtepPool6 && { vtep6: count(this.vtepPool6) }),
+      overlays,
+    };
   }
 
   vtepMac(node: NodeRecord): string {
@@ -241,7 +358,7 @@ export class Ipam {
 
   snapshot(): IpamSnapshot {
     return {
-      version: 1,
+      version: 2,
       config: structuredClone(this.cfg),
       nodes: [...this.nodeMap.values()].map((n) => ({
         ip: n.ip,
@@ -253,6 +370,9 @@ export class Ipam {
           ...(s.subnet !== undefined && { subnet: formatAddress(4, s.subnet) }),
           ...(s.subnet6 !== undefined && { subnet6: formatAddress(6, s.subnet6) }),
           ...(s.error && { error: s.error.message }),
+          ...(this.statuses.has(statusKey(n.ip, s.name)) && {
+            state: structuredClone(this.statuses.get(statusKey(n.ip, s.name))!),
+          }),
         })),
       })),
     };
@@ -264,6 +384,12 @@ export class Ipam {
    * VTEP address or block held twice is an error naming it (nothing is dropped silently).
    */
   static restore(snap: IpamSnapshot, config = snap.config, options: ValidateOptions = {}): Ipam {
+    if (snap.version !== 1 && snap.version !== 2) {
+      throw new AllocationError(
+        'INVALID_CONFIG',
+        `unknown allocation snapshot version ${JSON.stringify(snap.version)} (this build reads 1 and 2)`,
+      );
+    }
     const ipam = new Ipam(config, options);
     const problems: string[] = [];
     for (const n of snap.nodes) {
@@ -309,6 +435,7 @@ export class Ipam {
         }
         if (s.error !== undefined) share.error = new AllocationError('OVERLAY_EXHAUSTED', s.error);
         node.overlays.set(s.name, share);
+        if (s.state) ipam.statuses.set(statusKey(n.ip, s.name), structuredClone(s.state));
       }
       ipam.nodeMap.set(n.ip, node);
     }

@@ -129,10 +129,12 @@ function agentOverlayJson(ipam: Ipam, node: NodeRecord, share: NodeOverlay): Age
   }
   if (ipam.config.vtep_mtu !== undefined) vxlan.vtep_mtu = ipam.config.vtep_mtu;
   out.backend = { vxlan };
-  const state = share.error
-    ? { status: 'STATUS_FAILED' as const, error: share.error.message }
-    : ipam.getStatus(node.ip, share.name);
-  if (state) out.state = state;
+  const report = ipam.getStatus(node.ip, share.name);
+  if (share.error) out.state = { status: 'STATUS_FAILED', error: share.error.message };
+  else if (report) {
+    out.state = { status: report.status };
+    if (report.error !== undefined) out.state.error = report.error;
+  }
   return out as AgentOverlayJson;
 }
 

@@ -1,0 +1,32 @@
+// `--tls-dir DIR`: the PEM files of mutual TLS, the same layout on masters and agents.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface TlsFiles {
+  /** The cluster's CA: peers and clients must present certificates it signed. */
+  ca: Buffer;
+  /** This process's certificate and key (server and client side alike). */
+  cert: Buffer;
+  key: Buffer;
+}
+
+export const TLS_FILES = { ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem' } as const;
+
+export async function loadTlsDir(dir: string): Promise<TlsFiles> {
+  const read = async (name: string): Promise<Buffer> => {
+    const path = join(dir, name);
+    const data = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`--tls-dir ${dir}: cannot read ${name} (${e.code ?? e.message})`);
+    });
+    if (!data.toString('latin1').includes('-----BEGIN')) {
+      throw new Error(`--tls-dir ${dir}: ${name} is not a PEM file`);
+    }
+    return data;
+  };
+  const [ca, cert, key] = await Promise.all([
+    read(TLS_FILES.ca),
+    read(TLS_FILES.cert),
+    read(TLS_FILES.key),
+  ]);
+  return { ca, cert, key };
+}

@@ -1,0 +1,281 @@
+// `vnet master`: one member of the overlay master cluster. It opens the overlay replicated log
+// (a @vnet/raft node on LevelDB under the data dir), checks its config file against the log once
+// it has caught up with the cluster, and serves the node-facing gRPC service and the HTTP API.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import {
+  CorruptStoreError,
+  GrpcServer,
+  type GrpcTls,
+  GrpcTransport,
+  type Logger as RaftLogger,
+  RaftNode,
+} from '@vnet/raft';
+import type { Logger } from 'pino';
+import type { NetworkConfig } from '../config/types.js';
+import type { CommandResult } from './commands.js';
+import { conflictMessage, conflictsOf, diffConfig } from './config-diff.js';
+import { addOverlayMasterService } from './grpc-service.js';
+import { createHttpApi } from './http-api.js';
+import { MasterMetrics } from './metrics.js';
+import { Proposer } from './proposer.js';
+import { MasterStateMachine } from './state-machine.js';
+
+export interface MasterOptions {
+  /** This master's Raft member id. */
+  id: string;
+  /** Raft peer addresses (id -> host:port) of every founding master, this one included. */
+  peers: Record<string, string>;
+  /** host:port of the node-facing gRPC service. */
+  listen: string;
+  /** host:port of the HTTP API. */
+  http: string;
+  /** The validated config file. */
+  config: NetworkConfig;
+  configFile: string;
+  dataDir: string;
+  tls?: GrpcTls;
+  token?: string;
+  /** Remove (or re-create) overlays the file dropped (or changed) through the log. */
+  applyRemovals?: boolean;
+  /** The command line, to quote in messages. */
+  argv: string[];
+  logger: Logger;
+  /** Raft tick (default 100 ms). */
+  tickMs?: number;
+  /** How long to wait for a quorum of masters at start (default: forever). */
+  quorumWaitMs?: number;
+}
+
+/** A start-up failure with the exit code and the message for the operator. */
+export class MasterStartError extends Error {
+  override name = 'MasterStartError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export const EXIT_CONFLICT = 3;
+export const EXIT_DAMAGED_STORE = 4;
+
+export interface RunningMaster {
+  node: RaftNode<CommandResult>;
+  sm: MasterStateMachine;
+  /** Bound ports (useful when 0 was asked). */
+  ports: { raft: number; grpc: number; http: number };
+  stop(): Promise<void>;
+}
+
+function raftLogger(log: Logger): RaftLogger {
+  return (level, msg, fields) => log[level]({ ...fields, component: 'raft' }, msg);
+}
+
+function splitHostPort(address: string, what: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(address);
+  if (!m) throw new MasterStartError(`${what}: expected host:port, got "${address}"`, 2);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
+  const log = opts.logger;
+  const raftAddress = opts.peers[opts.id];
+  if (!raftAddress) {
+    throw new MasterStartError(`--peers has no address for this master's --id ${opts.id}`, 2);
+  }
+  await mkdir(opts.dataDir, { recursive: true });
+  const storeDir = join(opts.dataDir, 'overlay-replicated-log');
+
+  const tls = opts.tls ? { tls: opts.tls } : {};
+  const transport = new GrpcTransport(tls);
+  const raftServer = new GrpcServer(tls);
+  transport.addToServer(raftServer);
+  const sm = new MasterStateMachine();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    cleanups.length = 0;
+  };
+
+  try {
+    const raftPort = await raftServer.listen(raftAddress);
+    cleanups.push(() => raftServer.close(0));
+    let node: RaftNode<CommandResult>;
+    try {
+      node = await RaftNode.start<CommandResult>({
+        id: opts.id,
+        peers: opts.peers,
+        dataDir: storeDir,
+        stateMachine: sm,
+        transport,
+        logger: raftLogger(log),
+        ...(opts.tickMs ? { tickMs: opts.tickMs } : {}),
+      });
+    } catch (e) {
+      if (e instanceof CorruptStoreError) {
+        throw new MasterStartError(
+          `${e.message}\nthis master's copy of the overlay replicated log cannot be trusted, so it will not start.\n` +
+            `to recover, with the other masters running: stop this master, move ${storeDir} aside ` +
+            `(e.g. mv ${storeDir} ${storeDir}.damaged), and start it again with the same --id and --peers: ` +
+            "it rejoins empty and receives the other masters' snapshot and log.\n" +
+            'with a single master (or if every copy is damaged) there is no other copy: restore the data dir from a backup.',
+          EXIT_DAMAGED_STORE,
+        );
+      }
+      throw e;
+    }
+    cleanups.push(() => node.stop());
+    node.on('error', (e) => log.fatal({ err: e }, 'raft stopped'));
+    node.on('leader', ({ leader, term }) => log.info({ leader, term }, 'leader'));
+
+    const proposer = new Proposer(node, tls);
+    proposer.addToServer(raftServer);
+    cleanups.push(() => proposer.close());
+    const metrics = new MasterMetrics(node, sm);
+    let ready = false;
+    const httpServer = createHttpApi({
+      id: opts.id,
+      node,
+      sm,
+      proposer,
+      metrics,
+      ...(opts.token !== undefined && { token: opts.token }),
+      ready: () => ready,
+    });
+    const { host: httpHost, port: httpPort } = splitHostPort(opts.http, '--http');
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', (e) => reject(new MasterStartError(`--http ${opts.http}: ${e.message}`, 1)));
+      httpServer.listen(httpPort, httpHost, resolve);
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        }),
+    );
+
+    await catchUp(node, log, opts.quorumWaitMs);
+    await applyConfigFile(opts, node, sm, proposer);
+
+    const grpcServer = new grpc.Server();
+    addOverlayMasterService(grpcServer, {
+      node,
+      sm,
+      proposer,
+      metrics,
+      ...(opts.token !== undefined && { token: opts.token }),
+    });
+    const credentials = opts.tls
+      ? grpc.ServerCredentials.createSsl(
+          opts.tls.ca,
+          [{ private_key: opts.tls.key, cert_chain: opts.tls.cert }],
+          true,
+        )
+      : grpc.ServerCredentials.createInsecure();
+    const grpcPort = await new Promise<number>((resolve, reject) => {
+      grpcServer.bindAsync(opts.listen, credentials, (err, port) =>
+        err ? reject(new MasterStartError(`--listen ${opts.listen}: ${err.message}`, 1)) : resolve(port),
+      );
+    });
+    cleanups.push(() => grpcServer.forceShutdown());
+    ready = true;
+    log.info(
+      { id: opts.id, raft: raftAddress, grpc: opts.listen, http: opts.http },
+      'overlay master ready',
+    );
+    return {
+      node,
+      sm,
+      ports: { raft: raftPort, grpc: grpcPort, http: (httpServer.address() as { port: number }).port },
+      stop: cleanup,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+/** Waits until this master has caught up with a leader's commit index (ReadIndex). */
+async function catchUp(node: RaftNode<CommandResult>, log: Logger, waitMs?: number): Promise<void> {
+  const deadline = waitMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + waitMs;
+  let warned = 0;
+  for (;;) {
+    try {
+      await node.read();
+      return;
+    } catch (e) {
+      if (Date.now() >= deadline) {
+        throw new MasterStartError(
+          `no quorum of masters answered within ${waitMs} ms: ${(e as Error).message}`,
+          1,
+        );
+      }
+      if (Date.now() - warned > 10_000) {
+        warned = Date.now();
+        log.warn({ reason: (e as Error).message }, 'waiting for a quorum of masters');
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Brings the config file into the log, or refuses to start when it conflicts. */
+async function applyConfigFile(
+  opts: MasterOptions,
+  node: RaftNode<CommandResult>,
+  sm: MasterStateMachine,
+  proposer: Proposer,
+): Promise<void> {
+  const log = opts.logger;
+  const refuse = (conflicts: Parameters<typeof conflictMessage>[0]['conflicts']): never => {
+    throw new MasterStartError(
+      conflictMessage({
+        conflicts,
+        configFile: opts.configFile,
+        dataDir: opts.dataDir,
+        argv: opts.argv,
+        log: sm.ipam!.config,
+      }),
+      EXIT_CONFLICT,
+    );
+  };
+  const ipam = sm.ipam;
+  if (ipam && !opts.applyRemovals) {
+    const conflicts = conflictsOf(
+      diffConfig(ipam.config, opts.config),
+      ipam.config,
+      (name) => ipam.holders(name).length,
+      [...ipam.nodes].length,
+    );
+    if (conflicts.length > 0) refuse(conflicts);
+  }
+  for (;;) {
+    const r = await proposer
+      .propose({ op: 'ensure-config', config: opts.config, applyRemovals: opts.applyRemovals ?? false })
+      .catch((e: Error) => {
+        log.warn({ reason: e.message }, 'could not write the config to the log yet; retrying');
+        return undefined;
+      });
+    if (!r) {
+      await new Promise((res) => setTimeout(res, 500));
+      continue;
+    }
+    if (r.ok) {
+      if (r.op === 'ensure-config') {
+        log.info(
+          { initialized: r.initialized, added: r.added, removed: r.removed, updated: r.updated },
+          'config file applied to the overlay replicated log',
+        );
+      }
+      // Make the applied config visible here before serving.
+      await node.read();
+      return;
+    }
+    if (r.code === 'CONFIG_CONFLICT') refuse(r.conflicts ?? []);
+    throw new MasterStartError(`${opts.configFile}: ${r.message}`, 2);
+  }
+}
