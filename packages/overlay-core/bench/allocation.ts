@@ -40,7 +40,8 @@ if (
 ) {
   throw new Error('ours and the anchor allocated differently');
 }
-if (a.ipam.counts().overlays['dcos']!.v4!.free !== 0) throw new Error('not every block was allocated');
+if (a.ipam.counts().overlays['dcos']!.v4!.free !== 0)
+  throw new Error('not every block was allocated');
 
 const oursRate = NODES / a.seconds;
 const anchorRate = NODES / b.seconds;

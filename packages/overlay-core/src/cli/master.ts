@@ -66,28 +66,38 @@ export function addMasterCommand(program: Command): void {
       'Raft peer address of every master (1, 3 or 5), this one included; the same on all masters',
       parsePeers,
     )
-    .requiredOption('--config <file>', 'config.yaml or dcos_overlay_network block (see vnet config check)')
+    .requiredOption(
+      '--config <file>',
+      'config.yaml or dcos_overlay_network block (see vnet config check)',
+    )
     .requiredOption('--data-dir <dir>', 'where the overlay replicated log lives (LevelDB)')
     .option('--listen <host:port>', 'node-facing gRPC service', parseHostPort, '0.0.0.0:7000')
-    .option('--http <host:port>', 'HTTP API (/overlay-master/..., /metrics, /health)', parseHostPort, '0.0.0.0:8080')
+    .option(
+      '--http <host:port>',
+      'HTTP API (/overlay-master/..., /metrics, /health)',
+      parseHostPort,
+      '0.0.0.0:8080',
+    )
     .option('--tls-dir <dir>', 'mutual TLS for gRPC and Raft: ca.pem, cert.pem, key.pem')
     .option('--token-file <file>', 'require this bearer token for every request that changes state')
     .option(
       '--apply-removals',
       'remove overlays that are in the log but not in the config file, and re-create changed ones (their nodes lose those blocks)',
     )
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
-      new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'),
-    )
-    .addOption(
-      new Option('--raft-tick-ms <ms>', 'Raft tick; elections take 10-20 ticks').argParser(positiveInt),
+      new Option('--raft-tick-ms <ms>', 'Raft tick; elections take 10-20 ticks').argParser(
+        positiveInt,
+      ),
     )
     .action(async (flags: MasterFlags) => {
       const logger = createLogger('vnet-master', flags.logLevel);
       const loaded = await loadConfigFile(flags.config);
       if (!loaded.ok) {
         const lines = sortIssues(loaded.issues).map((i) => `  ${formatIssue(i, flags.config)}`);
-        process.stderr.write(`vnet master: ${flags.config}: invalid config:\n${lines.join('\n')}\n`);
+        process.stderr.write(
+          `vnet master: ${flags.config}: invalid config:\n${lines.join('\n')}\n`,
+        );
         process.exitCode = 2;
         return;
       }
@@ -112,8 +122,7 @@ export function addMasterCommand(program: Command): void {
         const code = e instanceof MasterStartError ? e.exitCode : 1;
         logger.fatal({ err: e }, 'overlay master could not start');
         process.stderr.write(`vnet master: ${(e as Error).message}\n`);
-        process.exitCode = code;
-        return;
+        process.exit(code);
       }
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {

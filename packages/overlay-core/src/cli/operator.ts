@@ -32,7 +32,9 @@ function parseMasters(value: string, previous: string[] | undefined): string[] {
   const base = previous && previous !== defaultMasters ? previous : [];
   return [...base, ...list.map((u) => (u.includes('://') ? u : `http://${u}`))];
 }
-const defaultMasters = DEFAULT_MASTER.split(',').map((u) => (u.includes('://') ? u : `http://${u}`));
+const defaultMasters = DEFAULT_MASTER.split(',').map((u) =>
+  u.includes('://') ? u : `http://${u}`,
+);
 
 function withApiOptions(cmd: Command): Command {
   return cmd
@@ -105,7 +107,8 @@ function print(flags: ApiFlags, value: unknown, human: () => string): void {
 }
 
 function prefixLength(value: string): number {
-  if (!/^[0-9]{1,3}$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a prefix length`);
+  if (!/^[0-9]{1,3}$/.test(value))
+    throw new InvalidArgumentError(`"${value}" is not a prefix length`);
   return Number(value);
 }
 
@@ -114,14 +117,29 @@ const pct = (used: number, total: number) =>
 
 function overlayTable(overlays: OverlayView[]): string {
   return renderTable(
-    ['NAME', 'SUBNET', 'PREFIX', 'ENABLED', 'NODES', 'BLOCKS USED', 'MESOS ADDRS USED', 'DOCKER ADDRS USED'],
+    [
+      'NAME',
+      'SUBNET',
+      'PREFIX',
+      'ENABLED',
+      'NODES',
+      'BLOCKS USED',
+      'MESOS ADDRS USED',
+      'DOCKER ADDRS USED',
+    ],
     overlays.map((o) => [
       o.name,
       [o.subnet, o.subnet6].filter(Boolean).join(' '),
-      [o.prefix, o.prefix6].filter((p) => p !== undefined).map((p) => `/${p}`).join(' '),
+      [o.prefix, o.prefix6]
+        .filter((p) => p !== undefined)
+        .map((p) => `/${p}`)
+        .join(' '),
       o.enabled ? 'yes' : 'no',
       String(o.nodes) + (o.exhausted ? ` (+${o.exhausted} exhausted)` : ''),
-      pct(o.blocks.v4?.used ?? o.blocks.v6?.used ?? 0, o.blocks.v4?.total ?? o.blocks.v6?.total ?? 0),
+      pct(
+        o.blocks.v4?.used ?? o.blocks.v6?.used ?? 0,
+        o.blocks.v4?.total ?? o.blocks.v6?.total ?? 0,
+      ),
       pct(o.addresses.mesos.used, o.addresses.mesos.capacity),
       pct(o.addresses.docker.used, o.addresses.docker.capacity),
     ]),
@@ -178,15 +196,25 @@ export function addOperatorCommands(program: Command): void {
     });
   });
 
-  const overlay = program.command('overlay').description('list, add, enable, disable and remove overlays at runtime');
+  const overlay = program
+    .command('overlay')
+    .description('list, add, enable, disable and remove overlays at runtime');
   withApiOptions(
-    overlay.command('list').description('overlays with their free and used blocks and addresses').option('--json', 'print JSON'),
+    overlay
+      .command('list')
+      .description('overlays with their free and used blocks and addresses')
+      .option('--json', 'print JSON'),
   ).action(async (flags: ApiFlags) => {
     const body = (await request(flags, 'GET', '/overlay-master/overlays')) as {
       overlays: OverlayView[];
       vtep: { v4: { used: number; total: number } };
     };
-    print(flags, body, () => `${overlayTable(body.overlays)}\nVTEP addresses used: ${pct(body.vtep.v4.used, body.vtep.v4.total)}`);
+    print(
+      flags,
+      body,
+      () =>
+        `${overlayTable(body.overlays)}\nVTEP addresses used: ${pct(body.vtep.v4.used, body.vtep.v4.total)}`,
+    );
   });
   withApiOptions(
     overlay
@@ -195,7 +223,11 @@ export function addOperatorCommands(program: Command): void {
       .argument('<name>')
       .option('--json', 'print JSON'),
   ).action(async (name: string, flags: ApiFlags) => {
-    const body = (await request(flags, 'GET', `/overlay-master/overlays/${encodeURIComponent(name)}`)) as OverlayView & {
+    const body = (await request(
+      flags,
+      'GET',
+      `/overlay-master/overlays/${encodeURIComponent(name)}`,
+    )) as OverlayView & {
       agents: (NodeView['overlays'][number] & { ip: string })[];
     };
     print(flags, body, () => {
@@ -241,7 +273,11 @@ export function addOperatorCommands(program: Command): void {
         .argument('<name>')
         .option('--json', 'print JSON'),
     ).action(async (name: string, flags: ApiFlags) => {
-      const r = (await request(flags, 'POST', `/overlay-master/overlays/${encodeURIComponent(name)}/${action}`)) as OverlayView;
+      const r = (await request(
+        flags,
+        'POST',
+        `/overlay-master/overlays/${encodeURIComponent(name)}/${action}`,
+      )) as OverlayView;
       print(flags, r, () => `overlay ${r.name} ${action}d`);
     });
   }
@@ -254,16 +290,28 @@ export function addOperatorCommands(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (name: string, flags: ApiFlags & { force?: boolean }) => {
     const q = flags.force ? '?force=true' : '';
-    const r = (await request(flags, 'DELETE', `/overlay-master/overlays/${encodeURIComponent(name)}${q}`)) as {
+    const r = (await request(
+      flags,
+      'DELETE',
+      `/overlay-master/overlays/${encodeURIComponent(name)}${q}`,
+    )) as {
       removed: string;
       holders: string[];
     };
-    print(flags, r, () => `overlay ${r.removed} removed${r.holders.length ? `; ${r.holders.length} nodes lost their blocks` : ''}`);
+    print(
+      flags,
+      r,
+      () =>
+        `overlay ${r.removed} removed${r.holders.length ? `; ${r.holders.length} nodes lost their blocks` : ''}`,
+    );
   });
 
   const node = program.command('node').description('list and delete nodes');
   withApiOptions(
-    node.command('list').description('nodes with their VTEP, blocks, address usage and status').option('--json', 'print JSON'),
+    node
+      .command('list')
+      .description('nodes with their VTEP, blocks, address usage and status')
+      .option('--json', 'print JSON'),
   ).action(async (flags: ApiFlags) => {
     const body = (await request(flags, 'GET', '/overlay-master/nodes')) as { nodes: NodeView[] };
     print(flags, body, () => nodeTable(body.nodes));
@@ -279,7 +327,9 @@ export function addOperatorCommands(program: Command): void {
     const known = new Set((before.agents ?? []).map((a) => a.ip));
     const state = await request(flags, 'POST', '/overlay-master/agents/delete', { agents: ips });
     print(flags, state, () =>
-      ips.map((ip) => (known.has(ip) ? `node ${ip} deleted` : `node ${ip} was not registered`)).join('\n'),
+      ips
+        .map((ip) => (known.has(ip) ? `node ${ip} deleted` : `node ${ip} was not registered`))
+        .join('\n'),
     );
   });
 }

@@ -86,7 +86,8 @@ export type CommandResult =
 
 export const encodeCommand = (c: MasterCommand): Buffer => pack(c);
 export const encodeResult = (r: CommandResult): Buffer => pack(r);
-export const decodeResult = (b: Uint8Array): CommandResult => unpack(b, 'command result') as CommandResult;
+export const decodeResult = (b: Uint8Array): CommandResult =>
+  unpack(b, 'command result') as CommandResult;
 
 export class CommandDecodeError extends Error {
   override name = 'CommandDecodeError';

@@ -82,7 +82,12 @@ export function conflictsOf(
     const parts = ADDRESSING.filter((k) => o[k] !== f[k]).map(
       (k) => `${k} is ${show(o[k])} in the log but ${show(f[k])} in the file`,
     );
-    out.push({ overlay: f.name, what: parts.join(', '), holders: holders(f.name), removable: true });
+    out.push({
+      overlay: f.name,
+      what: parts.join(', '),
+      holders: holders(f.name),
+      removable: true,
+    });
   }
   return out;
 }
@@ -111,7 +116,9 @@ export function conflictMessage(opts: {
   const nodes = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
   for (const c of opts.conflicts) {
     const subject = c.overlay ? `overlay "${c.overlay}" ` : '';
-    lines.push(`  - ${subject}${c.what}; ${nodes(c.holders)} hold${c.holders === 1 ? 's' : ''} ${c.overlay ? 'blocks of it' : 'addresses of it'}`);
+    lines.push(
+      `  - ${subject}${c.what}; ${nodes(c.holders)} hold${c.holders === 1 ? 's' : ''} ${c.overlay ? 'blocks of it' : 'addresses of it'}`,
+    );
   }
   lines.push('to resolve it:');
   for (const c of opts.conflicts.filter((x) => x.overlay)) {
@@ -121,7 +128,9 @@ export function conflictMessage(opts: {
         .filter((k) => o[k] !== undefined)
         .map((k) => `${k}: ${o[k]}`)
         .join(', ');
-      lines.push(`  - keep overlay "${o.name}": put {name: ${o.name}, ${fields}} back in ${opts.configFile}`);
+      lines.push(
+        `  - keep overlay "${o.name}": put {name: ${o.name}, ${fields}} back in ${opts.configFile}`,
+      );
     }
   }
   const fixed = opts.conflicts.filter((c) => !c.removable);
@@ -139,7 +148,9 @@ export function conflictMessage(opts: {
       `      ${[...argv, '--apply-removals'].map(quote).join(' ')}`,
     );
     for (const c of opts.conflicts.filter((x) => x.removable && x.overlay)) {
-      lines.push(`    or, with the cluster running: vnet overlay remove ${c.overlay} --force --master <any master's HTTP address>`);
+      lines.push(
+        `    or, with the cluster running: vnet overlay remove ${c.overlay} --force --master <any master's HTTP address>`,
+      );
     }
   }
   return lines.join('\n');

@@ -14,7 +14,7 @@ import {
 } from '@vnet/raft';
 import type { Logger } from 'pino';
 import type { NetworkConfig } from '../config/types.js';
-import type { CommandResult } from './commands.js';
+import type { CommandResult, ConfigConflict } from './commands.js';
 import { conflictMessage, conflictsOf, diffConfig } from './config-diff.js';
 import { addOverlayMasterService } from './grpc-service.js';
 import { createHttpApi } from './http-api.js';
@@ -147,7 +147,9 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     });
     const { host: httpHost, port: httpPort } = splitHostPort(opts.http, '--http');
     await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', (e) => reject(new MasterStartError(`--http ${opts.http}: ${e.message}`, 1)));
+      httpServer.once('error', (e) =>
+        reject(new MasterStartError(`--http ${opts.http}: ${e.message}`, 1)),
+      );
       httpServer.listen(httpPort, httpHost, resolve);
     });
     cleanups.push(
@@ -158,7 +160,22 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
         }),
     );
 
-    await catchUp(node, log, opts.quorumWaitMs);
+    // A conflict in this master's own copy of the log is reported even without a quorum (the
+    // other masters may be refusing the same file and gone); otherwise catch up and check the
+    // current state.
+    const localConflicts = conflictsWith(sm, opts);
+    const caughtUp = await catchUp(
+      node,
+      log,
+      localConflicts.length > 0 ? 5_000 : opts.quorumWaitMs,
+    ).then(
+      () => true,
+      (e) => {
+        if (localConflicts.length === 0) throw e;
+        return false;
+      },
+    );
+    if (!caughtUp) refuseConflicts(opts, sm, localConflicts);
     await applyConfigFile(opts, node, sm, proposer);
 
     const grpcServer = new grpc.Server();
@@ -178,7 +195,9 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
       : grpc.ServerCredentials.createInsecure();
     const grpcPort = await new Promise<number>((resolve, reject) => {
       grpcServer.bindAsync(opts.listen, credentials, (err, port) =>
-        err ? reject(new MasterStartError(`--listen ${opts.listen}: ${err.message}`, 1)) : resolve(port),
+        err
+          ? reject(new MasterStartError(`--listen ${opts.listen}: ${err.message}`, 1))
+          : resolve(port),
       );
     });
     cleanups.push(() => grpcServer.forceShutdown());
@@ -190,7 +209,11 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     return {
       node,
       sm,
-      ports: { raft: raftPort, grpc: grpcPort, http: (httpServer.address() as { port: number }).port },
+      ports: {
+        raft: raftPort,
+        grpc: grpcPort,
+        http: (httpServer.address() as { port: number }).port,
+      },
       stop: cleanup,
     };
   } catch (e) {
@@ -223,6 +246,35 @@ async function catchUp(node: RaftNode<CommandResult>, log: Logger, waitMs?: numb
   }
 }
 
+/** How the config file conflicts with this master's copy of the log (none with --apply-removals). */
+function conflictsWith(sm: MasterStateMachine, opts: MasterOptions): ConfigConflict[] {
+  const ipam = sm.ipam;
+  if (!ipam) return [];
+  return conflictsOf(
+    diffConfig(ipam.config, opts.config),
+    ipam.config,
+    (name) => ipam.holders(name).length,
+    [...ipam.nodes].length,
+  ).filter((c) => !(opts.applyRemovals && c.removable));
+}
+
+function refuseConflicts(
+  opts: MasterOptions,
+  sm: MasterStateMachine,
+  conflicts: ConfigConflict[],
+): never {
+  throw new MasterStartError(
+    conflictMessage({
+      conflicts,
+      configFile: opts.configFile,
+      dataDir: opts.dataDir,
+      argv: opts.argv,
+      log: sm.ipam!.config,
+    }),
+    EXIT_CONFLICT,
+  );
+}
+
 /** Brings the config file into the log, or refuses to start when it conflicts. */
 async function applyConfigFile(
   opts: MasterOptions,
@@ -231,31 +283,15 @@ async function applyConfigFile(
   proposer: Proposer,
 ): Promise<void> {
   const log = opts.logger;
-  const refuse = (conflicts: Parameters<typeof conflictMessage>[0]['conflicts']): never => {
-    throw new MasterStartError(
-      conflictMessage({
-        conflicts,
-        configFile: opts.configFile,
-        dataDir: opts.dataDir,
-        argv: opts.argv,
-        log: sm.ipam!.config,
-      }),
-      EXIT_CONFLICT,
-    );
-  };
-  const ipam = sm.ipam;
-  if (ipam && !opts.applyRemovals) {
-    const conflicts = conflictsOf(
-      diffConfig(ipam.config, opts.config),
-      ipam.config,
-      (name) => ipam.holders(name).length,
-      [...ipam.nodes].length,
-    );
-    if (conflicts.length > 0) refuse(conflicts);
-  }
+  const current = conflictsWith(sm, opts);
+  if (current.length > 0) refuseConflicts(opts, sm, current);
   for (;;) {
     const r = await proposer
-      .propose({ op: 'ensure-config', config: opts.config, applyRemovals: opts.applyRemovals ?? false })
+      .propose({
+        op: 'ensure-config',
+        config: opts.config,
+        applyRemovals: opts.applyRemovals ?? false,
+      })
       .catch((e: Error) => {
         log.warn({ reason: e.message }, 'could not write the config to the log yet; retrying');
         return undefined;
@@ -275,7 +311,7 @@ async function applyConfigFile(
       await node.read();
       return;
     }
-    if (r.code === 'CONFIG_CONFLICT') refuse(r.conflicts ?? []);
+    if (r.code === 'CONFIG_CONFLICT') refuseConflicts(opts, sm, r.conflicts ?? []);
     throw new MasterStartError(`${opts.configFile}: ${r.message}`, 2);
   }
 }

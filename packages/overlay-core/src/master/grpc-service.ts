@@ -15,11 +15,7 @@ import {
 } from '../api/proto.js';
 import { normalizeNodeIp, OVERLAY_STATUSES, type OverlayStatus } from '../ipam/ipam.js';
 import { type AgentJson, agentJson } from '../ipam/state-json.js';
-import {
-  type CommandFailure,
-  type CommandResult,
-  type OverlayStatusReport,
-} from './commands.js';
+import type { CommandFailure, CommandResult, OverlayStatusReport } from './commands.js';
 import type { MasterMetrics } from './metrics.js';
 import { ProposeError, type Proposer } from './proposer.js';
 import type { MasterStateMachine } from './state-machine.js';

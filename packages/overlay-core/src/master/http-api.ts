@@ -79,7 +79,8 @@ export function createHttpApi(deps: HttpApiDeps): Server {
     } catch (e) {
       throw new HttpError(503, `no current state: ${(e as Error).message}`);
     }
-    if (!sm.ipam) throw new HttpError(503, 'the overlay replicated log holds no network config yet');
+    if (!sm.ipam)
+      throw new HttpError(503, 'the overlay replicated log holds no network config yet');
     return sm.ipam;
   }
 
@@ -90,7 +91,9 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       if (e instanceof ProposeError) {
         throw new HttpError(
           e.kind === 'unavailable' ? 503 : e.kind === 'rejected' ? 429 : 504,
-          e.kind === 'unknown' ? `${e.message} (the change may or may not have been made)` : e.message,
+          e.kind === 'unknown'
+            ? `${e.message} (the change may or may not have been made)`
+            : e.message,
         );
       }
       throw e;
@@ -127,8 +130,7 @@ export function createHttpApi(deps: HttpApiDeps): Server {
     const checked = validateNetworkConfig({ ...ipam.config, overlays: [...others, body] });
     if (!checked.ok) {
       const issues = checked.issues.map((i) => {
-        const path =
-          i.path[0] === 'overlays' && i.path[1] === index ? i.path.slice(2) : i.path;
+        const path = i.path[0] === 'overlays' && i.path[1] === index ? i.path.slice(2) : i.path;
         return formatIssue({ ...i, path, line: undefined, column: undefined });
       });
       throw new HttpError(400, issues.join('; '), { issues });
@@ -150,8 +152,9 @@ export function createHttpApi(deps: HttpApiDeps): Server {
             commit: s.commit,
             applied: s.applied,
             configured: sm.ipam !== undefined,
+            ready: deps.ready(),
           };
-          return [s.leader && sm.ipam ? 200 : 503, body];
+          return [s.leader && sm.ipam && deps.ready() ? 200 : 503, body];
         },
       },
     },
@@ -173,7 +176,10 @@ export function createHttpApi(deps: HttpApiDeps): Server {
             try {
               return normalizeNodeIp(ip);
             } catch {
-              throw new HttpError(400, `agents[${i}]: ${JSON.stringify(ip)} is not an IPv4 address`);
+              throw new HttpError(
+                400,
+                `agents[${i}]: ${JSON.stringify(ip)} is not an IPv4 address`,
+              );
             }
           });
           await current();
@@ -289,9 +295,14 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       if (route.mutating?.includes(method) && deps.token !== undefined) {
         const auth = req.headers.authorization;
         if (typeof auth !== 'string' || !tokenMatches(auth, deps.token)) {
-          throw new HttpError(401, 'a bearer token is required (Authorization: Bearer <token>)', {}, {
-            'www-authenticate': 'Bearer',
-          });
+          throw new HttpError(
+            401,
+            'a bearer token is required (Authorization: Bearer <token>)',
+            {},
+            {
+              'www-authenticate': 'Bearer',
+            },
+          );
         }
       }
       const params = m.slice(1).map((p) => decodeURIComponent(p));

@@ -10,9 +10,9 @@ import { AllocationError } from '../ipam/errors.js';
 import { Ipam, type IpamSnapshot, normalizeNodeIp } from '../ipam/ipam.js';
 import { agentJson } from '../ipam/state-json.js';
 import {
+  CommandDecodeError,
   type CommandFailure,
   type CommandResult,
-  CommandDecodeError,
   decodeCommand,
   type MasterCommand,
 } from './commands.js';
@@ -89,7 +89,10 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
           };
         } catch (e) {
           if (e instanceof AllocationError) {
-            return fail(e.code === 'VTEP_EXHAUSTED' ? 'VTEP_EXHAUSTED' : 'INVALID_NODE_IP', e.message);
+            return fail(
+              e.code === 'VTEP_EXHAUSTED' ? 'VTEP_EXHAUSTED' : 'INVALID_NODE_IP',
+              e.message,
+            );
           }
           throw e;
         }
@@ -190,7 +193,14 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
     if (!current) {
       this.state = new Ipam(wanted);
       change.config = true;
-      return { ok: true, op: 'ensure-config', initialized: true, added: [], removed: [], updated: [] };
+      return {
+        ok: true,
+        op: 'ensure-config',
+        initialized: true,
+        added: [],
+        removed: [],
+        updated: [],
+      };
     }
     const log = current.config;
     const diff = diffConfig(log, wanted);
@@ -205,7 +215,9 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
         conflicts,
       });
     }
-    const drop = new Set(applyRemovals ? [...diff.missing, ...diff.changed.map((o) => o.name)] : []);
+    const drop = new Set(
+      applyRemovals ? [...diff.missing, ...diff.changed.map((o) => o.name)] : [],
+    );
     const changedByName = new Map(diff.changed.map((o) => [o.name, o]));
     const overlays = [
       ...log.overlays
@@ -253,7 +265,8 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
       throw new Error(`master snapshot: unknown format ${JSON.stringify(v?.format)}`);
     }
     this.state = v.ipam ? Ipam.restore(v.ipam) : undefined;
-    for (const l of this.listeners) l({ index: this.applied, nodes: [], deleted: [], config: true });
+    for (const l of this.listeners)
+      l({ index: this.applied, nodes: [], deleted: [], config: true });
   }
 }
 

@@ -2,10 +2,10 @@
 // free and used blocks and addresses, and nodes with their allocation, status and address usage.
 // Pure functions of the allocation state.
 import { containersPerHalf } from '../config/validate.js';
-import type { Family } from '../net/cidr.js';
-import { formatAddress, formatWithPrefix } from '../net/cidr.js';
 import type { BlockCount, Ipam, NodeRecord, OverlayReport } from '../ipam/ipam.js';
 import { halves } from '../ipam/state-json.js';
+import type { Family } from '../net/cidr.js';
+import { formatAddress, formatWithPrefix } from '../net/cidr.js';
 
 export interface AddressCount {
   /** Container addresses in this half over all nodes holding a block. */
