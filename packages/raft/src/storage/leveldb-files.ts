@@ -419,8 +419,21 @@ function handleValue(v: Uint8Array): Handle {
   return h;
 }
 
-/** Checks a table file: footer, every block's checksum, and that the blocks tile the file. */
-export function verifyTable(buf: Uint8Array, file: string): { blocks: number } {
+/** A block of a table file: its contents are followed by a type byte and a masked CRC-32C. */
+export interface TableBlock {
+  offset: number;
+  size: number;
+  kind: string;
+  /** 0 stored, 1 Snappy-compressed. */
+  compression: number;
+}
+
+/**
+ * Checks a table file: the footer, every block's checksum (data, filter, metaindex and index),
+ * and that the blocks tile the file up to the footer, so that no byte escapes a check. Returns
+ * the blocks in file order.
+ */
+export function verifyTable(buf: Uint8Array, file: string): TableBlock[] {
   const what = `table ${file}`;
   const n = buf.length;
   if (n < TABLE_FOOTER)
@@ -428,7 +441,7 @@ export function verifyTable(buf: Uint8Array, file: string): { blocks: number } {
   const footer = n - TABLE_FOOTER;
   if (u32le(buf, n - 8) !== TABLE_MAGIC_LO || u32le(buf, n - 4) !== TABLE_MAGIC_HI)
     throw new Damage(file, what, `the footer at offset ${footer} lacks the table magic number`);
-  const blocks: (Handle & { kind: string })[] = [];
+  const blocks: TableBlock[] = [];
   const check = (h: Handle, kind: string): Uint8Array => {
     if (h.offset + h.size + BLOCK_TRAILER > footer) {
       throw new Damage(
@@ -440,7 +453,7 @@ export function verifyTable(buf: Uint8Array, file: string): { blocks: number } {
     const end = h.offset + h.size;
     if (unmaskCrc(u32le(buf, end + 1)) !== crc32c(buf, h.offset, end + 1))
       throw new Damage(file, what, `the ${kind} at offset ${h.offset} fails its checksum`);
-    blocks.push({ ...h, kind });
+    blocks.push({ offset: h.offset, size: h.size, kind, compression: buf[end]! });
     return buf.subarray(h.offset, end);
   };
   const contents = (h: Handle, kind: string): Uint8Array => {
@@ -512,7 +525,7 @@ export function verifyTable(buf: Uint8Array, file: string): { blocks: number } {
   }
   if (expected !== footer)
     throw new Damage(file, what, `bytes ${expected}..${footer - 1} belong to no block`);
-  return { blocks: blocks.length };
+  return blocks;
 }
 
 // ------------------------------------------------------------------ the directory
