@@ -14,9 +14,17 @@ import type { Entry } from '../src/core/types.js';
 import { EntryType } from '../src/core/types.js';
 import { CorruptStoreError } from '../src/errors.js';
 import { LevelStorage } from '../src/storage/level.js';
-import { LOG_HEADER, scanLog, verifyStoreFiles } from '../src/storage/leveldb-files.js';
+import {
+  LOG_HEADER,
+  scanLog,
+  verifyStoreFiles,
+  verifyTable,
+} from '../src/storage/leveldb-files.js';
 
+// Compressible data for the first 400 entries (so the table has Snappy-compressed data and index
+// blocks), random bytes for the rest.
 const data = (i: number) => {
+  if (i <= 400) return Buffer.from(`command ${i % 7} `.repeat(8 + (i % 5)));
   const p = new Prng(i);
   return Buffer.from(Array.from({ length: 40 + (i % 50) }, () => p.int(0, 256)));
 };
@@ -99,6 +107,11 @@ t.test('seeded random damage: typed errors only, no acknowledged entry lost', as
   const log = names.find((f) => f.endsWith('.log'))!;
   const table = names.find((f) => f.endsWith('.ldb'))!;
   const manifest = names.find((f) => f.startsWith('MANIFEST-'))!;
+  const blocks = verifyTable(await readFile(join(good, table)), table);
+  t.ok(
+    blocks.some((b) => b.kind.startsWith('index block') && b.compression === 1),
+    'the table has a compressed index block',
+  );
   const records = scanLog(await readFile(join(good, log))).records;
   t.equal(records.length, 100, 'one log record per write of the second session');
   // The write j of the second session (entries 401 + 2j, 402 + 2j) ends at this offset.
