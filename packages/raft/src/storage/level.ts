@@ -17,7 +17,7 @@ import { emptyState } from '../core/rawnode.js';
 import type { Entry, HardState, NodeId, Snapshot } from '../core/types.js';
 import { CorruptStoreError } from '../errors.js';
 import type { StoreFilesReport } from './leveldb-files.js';
-import { verifyStoreFiles } from './leveldb-files.js';
+import { lockHolder, verifyStoreFiles } from './leveldb-files.js';
 import type { RaftStorage, StorageUpdate } from './storage.js';
 
 /*
@@ -80,7 +80,18 @@ export class LevelStorage implements RaftStorage {
    * damage rejects with CorruptStoreError and leaves the directory untouched.
    */
   static async open(path: string, opts: LevelStorageOptions): Promise<LevelStorage> {
-    const verified = await verifyStoreFiles(path);
+    let verified: StoreFilesReport;
+    try {
+      verified = await verifyStoreFiles(path);
+    } catch (e) {
+      // Files being written by a running process can look damaged: say that it is in use.
+      const pid = e instanceof CorruptStoreError ? await lockHolder(path) : undefined;
+      if (pid !== undefined)
+        throw new Error(
+          `cannot open raft store at ${path}: it is in use (process ${pid} holds its LOCK)`,
+        );
+      throw e;
+    }
     const db = new ClassicLevel<Buffer, Buffer>(path, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',

@@ -17,7 +17,7 @@
  *
  * Formats: https://github.com/google/leveldb/blob/main/doc/log_format.md and table_format.md.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptStoreError } from '../errors.js';
 import { crc32c, unmaskCrc } from './crc32c.js';
@@ -758,4 +758,25 @@ async function verifyManifest(
     report.tornManifest = tail;
   }
   return state;
+}
+
+/**
+ * The process that holds LevelDB's LOCK in `dir`, where that can be told (Linux's /proc/locks),
+ * so that a store being written by a running process is reported as in use rather than damaged.
+ */
+export async function lockHolder(dir: string): Promise<number | undefined> {
+  try {
+    const { ino } = await stat(join(dir, 'LOCK'));
+    const locks = await readFile('/proc/locks', 'latin1');
+    for (const line of locks.split('\n')) {
+      // "1: POSIX  ADVISORY  WRITE 4711 fd:01:1234567 0 EOF"
+      const f = line.trim().split(/\s+/);
+      if (f[1] !== 'POSIX' && f[1] !== 'OFDLCK') continue;
+      const dev = f[5]?.split(':');
+      if (dev?.length === 3 && Number(dev[2]) === ino) return Number(f[4]);
+    }
+  } catch {
+    // no LOCK file, or no /proc/locks: nothing to tell
+  }
+  return undefined;
 }
