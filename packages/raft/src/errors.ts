@@ -43,13 +43,19 @@ export class ProposalRejectedError extends RaftError {
   override name = 'ProposalRejectedError';
 }
 
-/** The stored state is damaged; `record` names the damaged record (e.g. "entry 42"). */
+/**
+ * The stored state is damaged; `record` names what is damaged (e.g. "entry 42", or "write-ahead log
+ * 000005.log" for damage found in LevelDB's own files, which then also names `file`). Thrown by
+ * `RaftNode.start` before anything is changed on disk: the store is left as it was found.
+ */
 export class CorruptStoreError extends RaftError {
   override name = 'CorruptStoreError';
   constructor(
     readonly path: string,
     readonly record: string,
     readonly detail: string,
+    /** The damaged file inside the store's directory, when the damage is in LevelDB's files. */
+    readonly file?: string,
   ) {
     super(`raft store at ${path} is damaged: ${record}: ${detail}`);
   }

@@ -1,5 +1,5 @@
 // LevelStorage on a real LevelDB: what is saved is loaded back; damage is detected and named.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -98,6 +98,35 @@ t.test('an open store cannot be opened twice (LevelDB lock)', async (t) => {
     const s = await LevelStorage.open(dir, { nodeId: 'a' });
     await t.rejects(LevelStorage.open(dir, { nodeId: 'a' }), /cannot open raft store/);
     await s.close();
+  });
+});
+
+t.test('a store in use that looks damaged is reported as in use', async (t) => {
+  await withDir(t, async (dir) => {
+    const s = await LevelStorage.open(dir, { nodeId: 'a' });
+    await s.load();
+    await s.save({
+      entries: [ent(1, 1)],
+      hardState: { term: 1, vote: 'a', commit: 1 },
+      sync: true,
+    });
+    const current = join(dir, 'CURRENT');
+    const saved = await readFile(current);
+    await writeFile(current, 'garbage');
+    const inUse = await LevelStorage.open(dir, { nodeId: 'a' }).catch((e: unknown) => e);
+    const linux = process.platform === 'linux';
+    if (linux)
+      t.match(
+        (inUse as Error).message,
+        new RegExp(
+          `cannot open raft store at .*: it is in use \\(process ${process.pid} holds its LOCK\\)`,
+        ),
+      );
+    await s.close();
+    const damaged = await LevelStorage.open(dir, { nodeId: 'a' }).catch((e: unknown) => e);
+    t.ok(damaged instanceof CorruptStoreError, 'closed, it is damaged');
+    await writeFile(current, saved);
+    await (await LevelStorage.open(dir, { nodeId: 'a' })).close();
   });
 });
 

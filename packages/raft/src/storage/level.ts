@@ -16,6 +16,8 @@ import type { InitialState } from '../core/rawnode.js';
 import { emptyState } from '../core/rawnode.js';
 import type { Entry, HardState, NodeId, Snapshot } from '../core/types.js';
 import { CorruptStoreError } from '../errors.js';
+import type { StoreFilesReport } from './leveldb-files.js';
+import { lockHolder, verifyStoreFiles } from './leveldb-files.js';
 import type { RaftStorage, StorageUpdate } from './storage.js';
 
 /*
@@ -68,9 +70,28 @@ export class LevelStorage implements RaftStorage {
     readonly path: string,
     private readonly nodeId: NodeId,
     private readonly fsync: boolean,
+    /** What the check of LevelDB's files found before opening (e.g. a torn tail it let go). */
+    readonly verified: StoreFilesReport,
   ) {}
 
+  /**
+   * Opens the store. LevelDB's own files (write-ahead logs, MANIFEST, CURRENT, tables) are checked
+   * first, since LevelDB's recovery passes over damage silently and then deletes the evidence:
+   * damage rejects with CorruptStoreError and leaves the directory untouched.
+   */
   static async open(path: string, opts: LevelStorageOptions): Promise<LevelStorage> {
+    let verified: StoreFilesReport;
+    try {
+      verified = await verifyStoreFiles(path);
+    } catch (e) {
+      // Files being written by a running process can look damaged: say that it is in use.
+      const pid = e instanceof CorruptStoreError ? await lockHolder(path) : undefined;
+      if (pid !== undefined)
+        throw new Error(
+          `cannot open raft store at ${path}: it is in use (process ${pid} holds its LOCK)`,
+        );
+      throw e;
+    }
     const db = new ClassicLevel<Buffer, Buffer>(path, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
@@ -83,7 +104,7 @@ export class LevelStorage implements RaftStorage {
         `cannot open raft store at ${path}: ${cause?.message ?? (e as Error).message}`,
       );
     }
-    return new LevelStorage(db, path, opts.nodeId, opts.fsync ?? true);
+    return new LevelStorage(db, path, opts.nodeId, opts.fsync ?? true, verified);
   }
 
   private corrupt(record: string, detail: string): never {
