@@ -50,6 +50,8 @@ export class MasterClient {
   private readonly clients: grpc.Client[];
   private current = 0;
   private readonly timeoutMs: number;
+  /** Calls that failed on one master and were tried on the next. */
+  failovers = 0;
 
   constructor(
     readonly masters: readonly string[],
@@ -96,6 +98,7 @@ export class MasterClient {
         if (!RETRY_ELSEWHERE.has(err.code)) throw new MasterCallError(err.code, err.details);
         reasons.push(`${this.masters[i]}: ${err.details || grpc.status[err.code]}`);
         this.current = (i + 1) % this.clients.length;
+        this.failovers++;
       }
     }
     throw new MasterCallError(grpc.status.UNAVAILABLE, `no master answered: ${reasons.join('; ')}`);

@@ -50,6 +50,7 @@ interface MasterFlags {
   tlsDir?: string;
   tokenFile?: string;
   applyRemovals?: boolean;
+  rejoin?: boolean;
   logLevel: string;
   raftTickMs?: number;
 }
@@ -84,6 +85,10 @@ export function addMasterCommand(program: Command): void {
       '--apply-removals',
       'remove overlays that are in the log but not in the config file, and re-create changed ones (their nodes lose those blocks)',
     )
+    .option(
+      '--rejoin',
+      'after moving a damaged data dir aside: start empty and have the leader re-add this master',
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--raft-tick-ms <ms>', 'Raft tick; elections take 10-20 ticks').argParser(
@@ -114,6 +119,7 @@ export function addMasterCommand(program: Command): void {
           ...(flags.tlsDir !== undefined && { tls: await loadTlsDir(flags.tlsDir) }),
           ...(flags.tokenFile !== undefined && { token: await readTokenFile(flags.tokenFile) }),
           ...(flags.applyRemovals && { applyRemovals: true }),
+          ...(flags.rejoin && { rejoin: true }),
           ...(flags.raftTickMs !== undefined && { tickMs: flags.raftTickMs }),
           argv: ['vnet', ...process.argv.slice(2)],
           logger,

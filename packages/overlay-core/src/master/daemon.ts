@@ -20,6 +20,7 @@ import { addOverlayMasterService } from './grpc-service.js';
 import { createHttpApi } from './http-api.js';
 import { MasterMetrics } from './metrics.js';
 import { Proposer } from './proposer.js';
+import { addRejoinService, requestRejoin } from './rejoin.js';
 import { MasterStateMachine } from './state-machine.js';
 
 export interface MasterOptions {
@@ -39,6 +40,8 @@ export interface MasterOptions {
   token?: string;
   /** Remove (or re-create) overlays the file dropped (or changed) through the log. */
   applyRemovals?: boolean;
+  /** Start empty and have the leader re-add this master (after its data dir was wiped). */
+  rejoin?: boolean;
   /** The command line, to quote in messages. */
   argv: string[];
   logger: Logger;
@@ -107,7 +110,7 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     try {
       node = await RaftNode.start<CommandResult>({
         id: opts.id,
-        peers: opts.peers,
+        ...(opts.rejoin ? { join: true } : { peers: opts.peers }),
         dataDir: storeDir,
         stateMachine: sm,
         transport,
@@ -118,9 +121,9 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
       if (e instanceof CorruptStoreError) {
         throw new MasterStartError(
           `${e.message}\nthis master's copy of the overlay replicated log cannot be trusted, so it will not start.\n` +
-            `to recover, with the other masters running: stop this master, move ${storeDir} aside ` +
-            `(e.g. mv ${storeDir} ${storeDir}.damaged), and start it again with the same --id and --peers: ` +
-            "it rejoins empty and receives the other masters' snapshot and log.\n" +
+            `to recover, with a quorum of the other masters running: move ${storeDir} aside ` +
+            `(e.g. mv ${storeDir} ${storeDir}.damaged) and start this master again with the same flags plus --rejoin: ` +
+            "the leader removes its old incarnation, adds it back empty, and it receives the other masters' snapshot and log.\n" +
             'with a single master (or if every copy is damaged) there is no other copy: restore the data dir from a backup.',
           EXIT_DAMAGED_STORE,
         );
@@ -131,6 +134,12 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
     node.on('error', (e) => log.fatal({ err: e }, 'raft stopped'));
     node.on('leader', ({ leader, term }) => log.info({ leader, term }, 'leader'));
 
+    addRejoinService(raftServer, node as RaftNode<unknown>, log);
+    if (opts.rejoin) {
+      // An empty joiner knows no one until the log tells it: give the transport the founders.
+      transport.setPeers(opts.peers);
+      await requestRejoin({ id: opts.id, peers: opts.peers, log, ...tls });
+    }
     const proposer = new Proposer(node, tls);
     proposer.addToServer(raftServer);
     cleanups.push(() => proposer.close());

@@ -166,6 +166,7 @@ export async function api(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  // biome-ignore lint/suspicious/noExplicitAny: test bodies are arbitrary JSON, checked by the asserts
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`http://${base}${path}`, {
     method,
