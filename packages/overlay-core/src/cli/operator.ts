@@ -159,7 +159,7 @@ function nodeTable(nodes: NodeView[]): string {
         [o?.subnet, o?.subnet6].filter(Boolean).join(' ') || '-',
         o?.addresses ? `${o.addresses.mesos.used}/${o.addresses.mesos.capacity}` : '-',
         o?.addresses ? `${o.addresses.docker.used}/${o.addresses.docker.capacity}` : '-',
-        o ? `${o.status ?? 'STATUS_INVALID'}${o.error ? `: ${o.error}` : ''}` : '',
+        o ? `${o.status ?? '-'}${o.error ? `: ${o.error}` : ''}` : '',
       ]);
     });
   }
@@ -236,7 +236,7 @@ export function addOperatorCommands(program: Command): void {
         [a.subnet, a.subnet6].filter(Boolean).join(' ') || '-',
         a.addresses ? pct(a.addresses.mesos.used, a.addresses.mesos.capacity) : '-',
         a.addresses ? pct(a.addresses.docker.used, a.addresses.docker.capacity) : '-',
-        `${a.status ?? 'STATUS_INVALID'}${a.error ? `: ${a.error}` : ''}`,
+        `${a.status ?? '-'}${a.error ? `: ${a.error}` : ''}`,
       ]);
       return `${overlayTable([body])}\n\n${renderTable(['NODE', 'SUBNET', 'MESOS USED', 'DOCKER USED', 'STATUS'], rows)}`;
     });

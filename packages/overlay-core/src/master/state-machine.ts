@@ -168,7 +168,7 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
         if (holders.length > 0 && !c.force) {
           return fail(
             'OVERLAY_HELD',
-            `${holders.length} node${holders.length === 1 ? '' : 's'} hold blocks of overlay "${c.name}"; remove it with force to take them away`,
+            `${holders.length} node${holders.length === 1 ? '' : 's'} hold blocks of overlay "${c.name}"; remove it with force to take them away (vnet overlay remove ${c.name} --force)`,
             { holders },
           );
         }

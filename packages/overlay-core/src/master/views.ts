@@ -100,6 +100,8 @@ export function overlayViews(ipam: Ipam): OverlayView[] {
     }
     const view: OverlayView = {
       name: o.name,
+      ...(o.subnet !== undefined && { subnet: o.subnet, prefix: o.prefix! }),
+      ...(o.subnet6 !== undefined && { subnet6: o.subnet6, prefix6: o.prefix6! }),
       enabled: o.enabled !== false,
       blocks: {},
       addresses: {
@@ -109,9 +111,6 @@ export function overlayViews(ipam: Ipam): OverlayView[] {
       nodes,
       exhausted,
     };
-    for (const k of ['subnet', 'prefix', 'subnet6', 'prefix6'] as const) {
-      if (o[k] !== undefined) (view as unknown as Record<string, unknown>)[k] = o[k];
-    }
     if (c.v4) view.blocks.v4 = blockUsage(c.v4);
     if (c.v6) view.blocks.v6 = blockUsage(c.v6);
     return view;

@@ -1,0 +1,185 @@
+// The node's membership in the cluster's @vnet/swim group: it publishes one record bound to its
+// own liveness (underlay IP, VTEP IP and MAC, its block per overlay) and learns everyone else's.
+// A record that vanishes (its node died or left) is withdrawn only after a grace period, so a
+// brief flap does not tear routes down. Records from the network are checked before use.
+import { EventEmitter } from 'node:events';
+import { createSwim, JoinError, type StoreEvent, type Swim } from '@vnet/swim';
+import type { Logger } from 'pino';
+import { parseAddress, parseCidr } from '../net/cidr.js';
+
+/** What every node publishes about itself. */
+export interface VtepRecord {
+  underlay: string;
+  vtepIp: string;
+  vtepIp6?: string;
+  mac: string;
+  /** The node's block per overlay (CIDR strings). */
+  blocks: Record<string, { subnet?: string; subnet6?: string }>;
+}
+
+export const RECORD_PREFIX = 'vtep/';
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** A record from the network, checked; undefined when malformed. */
+export function parseRecord(v: unknown): VtepRecord | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  const ip4 = (x: unknown) => typeof x === 'string' && parseAddress(x, 4) !== undefined;
+  const cidr = (x: unknown, fam: 4 | 6) => typeof x === 'string' && parseCidr(x, fam).ok;
+  if (!ip4(r.underlay) || !cidr(r.vtepIp, 4) || typeof r.mac !== 'string' || !MAC.test(r.mac)) {
+    return undefined;
+  }
+  if (r.vtepIp6 !== undefined && !cidr(r.vtepIp6, 6)) return undefined;
+  if (typeof r.blocks !== 'object' || r.blocks === null) return undefined;
+  const blocks: VtepRecord['blocks'] = {};
+  for (const [name, b] of Object.entries(r.blocks as Record<string, unknown>)) {
+    if (typeof b !== 'object' || b === null) return undefined;
+    const { subnet, subnet6 } = b as Record<string, unknown>;
+    if (subnet !== undefined && !cidr(subnet, 4)) return undefined;
+    if (subnet6 !== undefined && !cidr(subnet6, 6)) return undefined;
+    blocks[name] = {
+      ...(subnet !== undefined && { subnet: subnet as string }),
+      ...(subnet6 !== undefined && { subnet6: subnet6 as string }),
+    };
+  }
+  return {
+    underlay: r.underlay as string,
+    vtepIp: r.vtepIp as string,
+    ...(r.vtepIp6 !== undefined && { vtepIp6: r.vtepIp6 as string }),
+    mac: r.mac,
+    blocks,
+  };
+}
+
+export interface GossipOptions {
+  /** This node's underlay IP: its name in the group and the address it binds. */
+  ip: string;
+  port: number;
+  /** host:port of the group's seeds (the masters). */
+  seeds: string[];
+  keyring?: string[];
+  /** How long a vanished record is kept before its entries are withdrawn. */
+  graceMs: number;
+  /** Overrides of @vnet/swim protocol settings (tests use faster ones). */
+  settings?: Record<string, number>;
+  log: Logger;
+}
+
+export interface GossipEvents {
+  /** The set of usable records changed (or the group's full state arrived). */
+  change: [];
+}
+
+export class Gossip extends EventEmitter<GossipEvents> {
+  private readonly live = new Map<string, VtepRecord>();
+  /** Records whose owner is gone, kept until their grace ends. */
+  private readonly leaving = new Map<string, { record: VtepRecord; timer: NodeJS.Timeout }>();
+  private published = '';
+  private joinTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Joined and received the group's full state: stale entries may be pruned. */
+  synced = false;
+  /** Malformed records seen (ignored). */
+  rejected = 0;
+
+  private constructor(
+    readonly swim: Swim,
+    private readonly opts: GossipOptions,
+  ) {
+    super();
+  }
+
+  static async start(opts: GossipOptions): Promise<Gossip> {
+    const swim = await createSwim({
+      name: opts.ip,
+      bindAddr: opts.ip,
+      bindPort: opts.port,
+      ...(opts.keyring && { keyring: opts.keyring }),
+      ...(opts.settings && { settings: opts.settings }),
+    });
+    const g = new Gossip(swim, opts);
+    swim.store.subscribe(RECORD_PREFIX, (ev) => g.onEvent(ev));
+    swim.on('error', (e) => opts.log.warn({ err: e.message }, 'gossip listener error'));
+    void g.join();
+    return g;
+  }
+
+  private async join(): Promise<void> {
+    const seeds = this.opts.seeds.filter((s) => s !== `${this.opts.ip}:${this.opts.port}`);
+    try {
+      const reached = await this.swim.join(seeds);
+      this.opts.log.info({ reached, members: this.swim.liveCount }, 'joined the gossip group');
+      this.synced = true;
+      this.emit('change');
+    } catch (e) {
+      if (this.stopped) return;
+      const why = e instanceof JoinError ? e.failures.join('; ') : (e as Error).message;
+      this.opts.log.warn({ reason: why }, 'could not join the gossip group yet; retrying');
+      this.joinTimer = setTimeout(() => void this.join(), 2_000);
+    }
+  }
+
+  private onEvent(ev: StoreEvent): void {
+    const own = `${RECORD_PREFIX}${this.opts.ip}`;
+    if (ev.type === 'snapshot') {
+      for (const e of ev.entries) if (e.key !== own) this.accept(e.key, e.value);
+    } else if (ev.type === 'put') {
+      if (ev.entry.key !== own) this.accept(ev.entry.key, ev.entry.value);
+    } else if (ev.key !== own) {
+      this.withdraw(ev.key);
+    }
+    this.emit('change');
+  }
+
+  private accept(key: string, value: unknown): void {
+    const record = parseRecord(value);
+    if (!record) {
+      this.rejected++;
+      this.opts.log.warn({ key }, 'ignored a malformed gossip record');
+      return;
+    }
+    const pending = this.leaving.get(key);
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.leaving.delete(key);
+    }
+    this.live.set(key, record);
+  }
+
+  private withdraw(key: string): void {
+    const record = this.live.get(key);
+    if (!record) return;
+    this.live.delete(key);
+    const timer = setTimeout(() => {
+      this.leaving.delete(key);
+      this.opts.log.info({ node: record.underlay }, 'withdrawing a node that is gone');
+      this.emit('change');
+    }, this.opts.graceMs);
+    this.leaving.set(key, { record, timer });
+  }
+
+  /** Every other node's record, those within their grace included. */
+  records(): VtepRecord[] {
+    return [...this.live.values(), ...[...this.leaving.values()].map((l) => l.record)];
+  }
+
+  /** Publishes (or updates) this node's record, bound to its liveness. */
+  publish(record: VtepRecord): void {
+    const text = JSON.stringify(record);
+    if (text === this.published) return;
+    this.published = text;
+    this.swim.store.put(`${RECORD_PREFIX}${this.opts.ip}`, record, { bound: true });
+  }
+
+  get members(): number {
+    return this.swim.liveCount;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    for (const l of this.leaving.values()) clearTimeout(l.timer);
+    await this.swim.close();
+  }
+}
