@@ -14,7 +14,15 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { firstHost, hostCount, nth, parseCidr4 } from './addr.js';
 import { run, runOk } from './exec.js';
-import { deleteNamespacesSync, listNamespaces, runsRoot, sweepOnce } from './leftovers.js';
+import {
+  deleteNamespacesSync,
+  listNamespaces,
+  namespaceInodes,
+  type ProcessInside,
+  processesIn,
+  runsRoot,
+  sweepOnce,
+} from './leftovers.js';
 import { Netns, type NetnsOwner } from './netns.js';
 import type { NsProcess } from './process.js';
 import {
@@ -141,18 +149,25 @@ export class Host extends Netns {
     const veth = `ct-${name}`;
     const c = new Container(this, name, ns, veth, opts);
     this.containers.set(name, c);
-    await this.cluster.addNamespaces([ns]);
-    await this.ipBatch([
-      `link add ${veth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${ns}`,
-      `link set ${veth} master ${bridge} up`,
-    ]);
-    const lines = ['link set lo up', 'link set eth0 up'];
-    if (opts.address) lines.push(`addr add ${opts.address} dev eth0`);
-    if (opts.address6) lines.push(`addr add ${opts.address6} dev eth0 nodad`);
-    const gw = opts.gateway === undefined && opts.address ? firstHost(opts.address) : opts.gateway;
-    if (gw) lines.push(`route add default via ${gw} dev eth0`);
-    if (opts.gateway6) lines.push(`-6 route add default via ${opts.gateway6} dev eth0`);
-    await c.ipBatch(lines);
+    try {
+      await this.cluster.addNamespaces([ns]);
+      await this.ipBatch([
+        `link add ${veth} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${ns}`,
+        `link set ${veth} master ${bridge} up`,
+      ]);
+      const lines = ['link set lo up', 'link set eth0 up'];
+      if (opts.address) lines.push(`addr add ${opts.address} dev eth0`);
+      if (opts.address6) lines.push(`addr add ${opts.address6} dev eth0 nodad`);
+      const gw =
+        opts.gateway === undefined && opts.address ? firstHost(opts.address) : opts.gateway;
+      if (gw) lines.push(`route add default via ${gw} dev eth0`);
+      // The family of a batch line comes from its gateway address.
+      if (opts.gateway6) lines.push(`route add default via ${opts.gateway6} dev eth0`);
+      await c.ipBatch(lines);
+    } catch (e) {
+      await c.remove().catch(() => {});
+      throw e;
+    }
     return c;
   }
 
@@ -206,7 +221,7 @@ export class Container extends Netns {
   /** Stops this container's processes and deletes its namespace (its veth pair goes with it). */
   async remove(): Promise<void> {
     await this.host.cluster.stopProcessesIn(this.ns);
-    await runOk(['ip', 'netns', 'del', this.ns]);
+    await run(['ip', 'netns', 'del', this.ns]);
     this.host.containers.delete(this.shortName);
     this.host.cluster.forgetNamespace(this.ns);
   }
@@ -370,6 +385,14 @@ export class Cluster implements NetnsOwner {
     await Promise.all(this.processes.filter((p) => p.ns === ns).map((p) => p.stop(graceMs)));
   }
 
+  /**
+   * Every process of the machine inside one of this cluster's namespaces (started by the harness
+   * or not): what keeps a namespace alive after destroy unmounts it.
+   */
+  processesInside(): ProcessInside[] {
+    return processesIn(namespaceInodes(this.#ourNamespaces()));
+  }
+
   /** Writes a file into the run dir (e.g. a config.yaml) and returns its path. */
   file(name: string, content: string): string {
     const path = join(this.runDir, 'files', name);
@@ -415,6 +438,14 @@ export class Cluster implements NetnsOwner {
     if (this.#destroyed) return;
     await Promise.all(this.processes.map((p) => p.stop(opts.graceMs)));
     const names = this.#ourNamespaces();
+    const strays = processesIn(namespaceInodes(names));
+    if (strays.length) {
+      // Not ours to kill; they keep their namespace (and its links) alive after the unmount.
+      const list = strays.map((s) => `${s.pid} in ${s.ns}: ${s.cmd.slice(0, 80)}`).join('; ');
+      this.#log(
+        `cluster ${this.prefix}: processes the harness did not start are still inside: ${list}`,
+      );
+    }
     if (names.length) {
       await run(['ip', '-force', '-batch', '-'], {
         input: names.map((n) => `netns del ${n}\n`).join(''),

@@ -15,7 +15,10 @@ export { ExecError, type ExecOptions, type ExecResult, run, runOk, showCommand }
 export {
   alive,
   listOurNamespaces,
+  namespaceInodes,
   ownerPid,
+  type ProcessInside,
+  processesIn,
   runsRoot,
   type SweepResult,
   sweepLeftovers,

@@ -5,7 +5,7 @@
 // `<runs>/vc<pid>-<n>/procs.jsonl`. A run whose pid no longer lives (or that is this very process
 // before it made anything: the pid was reused) is a leftover: its recorded processes that are
 // still the same processes are killed, its namespaces deleted. Live runs are never touched.
-import { appendFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSync } from './exec.js';
@@ -150,4 +150,48 @@ export function sweepOnce(): SweepResult | undefined {
   if (sweptAtStart) return undefined;
   sweptAtStart = true;
   return sweepLeftovers({ includeOwn: true });
+}
+
+/** The nsfs inode of each mounted namespace (by name); missing names are left out. */
+export function namespaceInodes(names: readonly string[]): Map<number, string> {
+  const inodes = new Map<number, string>();
+  for (const n of names) {
+    try {
+      inodes.set(statSync(join(NS_DIR, n)).ino, n);
+    } catch {
+      // not mounted
+    }
+  }
+  return inodes;
+}
+
+export interface ProcessInside {
+  pid: number;
+  /** The namespace's name (from the inode map). */
+  ns: string;
+  cmd: string;
+}
+
+/** Every process of the machine whose network namespace is one of `inodes` (any owner). */
+export function processesIn(inodes: Map<number, string>): ProcessInside[] {
+  const found: ProcessInside[] = [];
+  if (inodes.size === 0) return found;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return found;
+  }
+  for (const pid of pids) {
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`));
+      const ns = m && inodes.get(Number(m[1]));
+      if (!ns) continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      found.push({ pid: Number(pid), ns, cmd });
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return found;
 }

@@ -1,7 +1,7 @@
 // A long-running process inside a network namespace: its own process group, stdout and stderr
 // in one log file of the run, its pid recorded for the leftover sweep.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { showCommand } from './exec.js';
 import { killRecorded, recordProcess, startTime } from './leftovers.js';
 import { sleep, type WaitOptions, waitFor } from './wait.js';
@@ -49,6 +49,8 @@ export class NsProcess {
   #start = '';
   #pid = 0;
   #runs = 0;
+  /** Where the current run's output starts in the log file. */
+  #runOffset = 0;
 
   constructor(
     private readonly owner: ProcessOwner,
@@ -86,8 +88,9 @@ export class NsProcess {
     if (this.running) throw new Error(`${this.name} (pid ${this.#pid}) is already running`);
     const fd = openSync(this.logFile, 'a');
     try {
-      const header = `=== ${new Date().toISOString()} run ${this.#runs + 1} in ${this.ns}: ${showCommand(this.argv)}\n`;
+      const header = `=== ${new Date().toISOString()} run ${this.#runs + 1} in ${this.ns}: ${showCommand(this.argv).replace(/\n/g, '\\n')}\n`;
       writeSync(fd, header);
+      this.#runOffset = fstatSync(fd).size;
       const argv = inNamespace(this.ns, this.argv, this.opts.via);
       const child = spawn(argv[0]!, argv.slice(1), {
         stdio: ['ignore', fd, fd],
@@ -226,16 +229,38 @@ export class NsProcess {
     }
   }
 
+  /** What the current (or last) run printed so far, without the harness's `===` lines. */
+  output(): string {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(this.logFile);
+    } catch {
+      return '';
+    }
+    return buf
+      .subarray(this.#runOffset)
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('=== '))
+      .join('\n');
+  }
+
   /** The last `lines` lines of the log, for error messages. */
   logTail(lines = 20): string {
     return this.log().trimEnd().split('\n').slice(-lines).join('\n');
   }
 
-  /** Waits until the log (of all runs) matches `pattern`; returns the match. */
-  async waitForLog(pattern: RegExp, opts: WaitOptions = {}): Promise<RegExpExecArray> {
+  /**
+   * Waits until the current run's output (or, with `allRuns`, the whole log with the harness's
+   * lines) matches `pattern`; returns the match. Fails at once if the process exits meanwhile.
+   */
+  async waitForLog(
+    pattern: RegExp,
+    opts: WaitOptions & { allRuns?: boolean } = {},
+  ): Promise<RegExpExecArray> {
     const m = await waitFor(
       `${this.name} in ${this.ns} to log ${pattern}`,
-      () => pattern.exec(this.log()) ?? this.logTail(3),
+      () => pattern.exec(opts.allRuns ? this.log() : this.output()) ?? this.logTail(3),
       (o) => typeof o !== 'string',
       { ...opts, stopIf: opts.stopIf ?? (() => this.exitReason()) },
     );
