@@ -38,8 +38,12 @@ export { type PingOptions, type PingResult, type PingStats, parsePing, pingArgv 
 export { type Exit, NsProcess, type SpawnOptions } from './process.js';
 export {
   type AgentOptions,
+  agentArgv,
   type DaemonOptions,
   type MasterOptions,
+  masterArgv,
+  startAgent,
+  startMaster,
   VnetDaemon,
   vnetArgv,
   vnetBin,

@@ -102,15 +102,14 @@ export class VnetDaemon {
   }
 }
 
-/** Starts `vnet master` in `host` (without waiting for readiness). */
-export function startMaster(host: Host, opts: MasterOptions): VnetDaemon {
+/** The argv of `vnet master` on `host` (with the default data dir created). */
+export function masterArgv(host: Host, opts: MasterOptions): string[] {
   const masters = opts.masters ?? [host];
-  if (!masters.includes(host))
+  if (!masters.includes(host)) {
     throw new Error(`master ${host.name} is not in its own masters list`);
+  }
   const raftPort = opts.raftPort ?? 7001;
-  const httpAddress = `${host.ip}:${opts.httpPort ?? 8080}`;
-  const dataDir = opts.dataDir ?? host.dir('master');
-  const argv = vnetArgv([
+  return vnetArgv([
     'master',
     '--id',
     opts.id ?? host.name,
@@ -119,23 +118,19 @@ export function startMaster(host: Host, opts: MasterOptions): VnetDaemon {
     '--listen',
     `${host.ip}:${opts.grpcPort ?? 7000}`,
     '--http',
-    httpAddress,
+    `${host.ip}:${opts.httpPort ?? 8080}`,
     '--config',
     opts.config,
     '--data-dir',
-    dataDir,
+    opts.dataDir ?? host.dir('master'),
     ...(opts.args ?? []),
   ]);
-  const proc = host.spawn(argv, { name: 'vnet-master', ...(opts.env && { env: opts.env }) });
-  return new VnetDaemon('master', host, proc, httpAddress, dataDir);
 }
 
-/** Starts `vnet agent` in `host` (without waiting for readiness). */
-export function startAgent(host: Host, opts: AgentOptions): VnetDaemon {
-  const httpAddress = `${host.ip}:${opts.httpPort ?? 8090}`;
-  const dataDir = opts.dataDir ?? host.dir('agent');
+/** The argv of `vnet agent` on `host` (with the default data dir created). */
+export function agentArgv(host: Host, opts: AgentOptions): string[] {
   const port = opts.masterPort ?? 7000;
-  const argv = vnetArgv([
+  return vnetArgv([
     'agent',
     '--ip',
     host.ip,
@@ -143,11 +138,25 @@ export function startAgent(host: Host, opts: AgentOptions): VnetDaemon {
     opts.masters.map((m) => `${m.ip}:${port}`).join(','),
     ...(opts.noBridges ? ['--no-bridges'] : []),
     '--data-dir',
-    dataDir,
+    opts.dataDir ?? host.dir('agent'),
     '--http',
-    httpAddress,
+    `${host.ip}:${opts.httpPort ?? 8090}`,
     ...(opts.args ?? []),
   ]);
+}
+
+/** Starts `vnet master` in `host` (without waiting for readiness: `await d.ready()`). */
+export function startMaster(host: Host, opts: MasterOptions): VnetDaemon {
+  const argv = masterArgv(host, opts);
+  const proc = host.spawn(argv, { name: 'vnet-master', ...(opts.env && { env: opts.env }) });
+  const dataDir = argv[argv.indexOf('--data-dir') + 1]!;
+  return new VnetDaemon('master', host, proc, `${host.ip}:${opts.httpPort ?? 8080}`, dataDir);
+}
+
+/** Starts `vnet agent` in `host` (without waiting for readiness: `await d.ready()`). */
+export function startAgent(host: Host, opts: AgentOptions): VnetDaemon {
+  const argv = agentArgv(host, opts);
   const proc = host.spawn(argv, { name: 'vnet-agent', ...(opts.env && { env: opts.env }) });
-  return new VnetDaemon('agent', host, proc, httpAddress, dataDir);
+  const dataDir = argv[argv.indexOf('--data-dir') + 1]!;
+  return new VnetDaemon('agent', host, proc, `${host.ip}:${opts.httpPort ?? 8090}`, dataDir);
 }
