@@ -292,7 +292,11 @@ export class Cluster implements NetnsOwner {
       );
     }
     const t = opts.t;
-    t?.teardown(() => c.destroy({ keepRunDir: t.passing?.() === false ? true : undefined }));
+    t?.teardown(async () => {
+      const failed = t.passing?.() === false;
+      if (failed) await c.dumpState().catch(() => {});
+      await c.destroy({ keepRunDir: failed ? true : undefined });
+    });
     try {
       await c.#build();
     } catch (e) {
@@ -393,6 +397,34 @@ export class Cluster implements NetnsOwner {
     return processesIn(namespaceInodes(this.#ourNamespaces()));
   }
 
+  /**
+   * Writes what the kernel holds in every namespace (links, addresses, routes, neighbours, FDB,
+   * nftables) to `<dir>/<name>.txt`, one file per namespace; done for a failed tap test before
+   * its teardown destroys the cluster. Returns the directory.
+   */
+  async dumpState(dir = join(this.runDir, 'state')): Promise<string> {
+    mkdirSync(dir, { recursive: true });
+    const views = [
+      'ip -d link',
+      'ip addr',
+      'ip route',
+      'ip -6 route',
+      'ip neigh',
+      'bridge fdb',
+      'nft list ruleset',
+    ];
+    const script = `for c in ${views.map((v) => `'${v}'`).join(' ')}; do echo "### $c"; $c 2>&1; echo; done`;
+    const all: Netns[] = [this.switch, ...this.underlayHosts];
+    for (const h of this.underlayHosts) all.push(...h.containers.values());
+    await Promise.all(
+      all.map(async (n) => {
+        const r = await n.exec(['sh', '-c', script]);
+        writeFileSync(join(dir, `${n.name}.txt`), `# ${n.name} (${n.ns})\n${r.stdout}${r.stderr}`);
+      }),
+    );
+    return dir;
+  }
+
   /** Writes a file into the run dir (e.g. a config.yaml) and returns its path. */
   file(name: string, content: string): string {
     const path = join(this.runDir, 'files', name);
@@ -469,6 +501,9 @@ export class Cluster implements NetnsOwner {
     live.delete(this);
     for (const p of this.processes) p.killSync();
     deleteNamespacesSync(this.#ourNamespaces());
+    process.stderr.write(
+      `vnet cluster ${this.prefix}: processes killed and namespaces deleted at exit; logs kept in ${this.runDir}\n`,
+    );
   }
 
   /** Mounted namespaces of this cluster: the recorded (or adopted) ones and any with its prefix. */

@@ -1,6 +1,6 @@
 // Cleanup when the test process fails or dies, and the sweep of leftovers of dead runs.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
@@ -71,6 +71,11 @@ t.test('a failing tap test still cleans up (teardown), and keeps its logs', asRo
   t.ok(
     existsSync(join(report.runDir, 'logs')),
     'the run dir of a failed test is kept for its logs',
+  );
+  t.match(
+    readFileSync(join(report.runDir, 'state', 'h1-c1.txt'), 'utf8'),
+    /### ip addr[\s\S]*inet 9\.0\.0\.2\/25/,
+    "and holds the kernel's state of every namespace, taken before destroy",
   );
   t.same(rootLinks(), before, 'the root namespace has the same links');
 });

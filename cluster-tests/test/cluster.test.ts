@@ -1,7 +1,8 @@
 // The underlay: a switch namespace, hosts and the outside host, and nothing left behind.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
-import { Cluster, listOurNamespaces, processesIn } from '../src/index.js';
+import { Cluster, listOurNamespaces, processesIn, waitFor } from '../src/index.js';
 import { asRoot, mountsWith, rootLinks } from './helpers/root.js';
 
 t.test(
@@ -41,6 +42,12 @@ t.test(
     t.ok(lo?.flags.includes('UP'), 'loopback up');
     const ports = (await c.switch.links()).filter((l) => l.master === 'br0').map((l) => l.ifname);
     t.same(ports.sort(), ['h1', 'h2', 'h3', 'out'], 'switch ports named after the hosts, on br0');
+    const dir = await c.dumpState();
+    t.match(
+      readFileSync(join(dir, 'h2.txt'), 'utf8'),
+      /^# h2 \(vc\d+-\d+-h2\)\n### ip -d link\n[\s\S]*inet 10\.88\.0\.2\/24/,
+      'dumpState() writes what each namespace holds',
+    );
     t.same(rootLinks(), before, 'the root namespace has the same links as before');
   },
 );
@@ -50,7 +57,13 @@ t.test('destroy removes every namespace, mount and process', asRoot, async (t) =
   const c = await Cluster.create({ hosts: 3 });
   const procs = c.hosts.map((h) => h.spawn(['sleep', '300']));
   const inodes = new Map(c.namespaces.map((n) => [statSync(`/var/run/netns/${n}`).ino, n]));
-  t.equal(processesIn(inodes).length, 3, 'three processes inside before destroy');
+  // nsenter enters the namespace just after it starts: wait for that.
+  await waitFor(
+    '3 processes inside',
+    () => processesIn(inodes).length,
+    (n) => n === 3,
+  );
+  t.pass('three processes inside before destroy');
   await c.destroy();
   t.same(
     listOurNamespaces().filter((n) => n.startsWith(`${c.prefix}-`)),
