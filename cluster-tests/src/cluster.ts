@@ -33,6 +33,7 @@ import {
   type VnetDaemon,
   vnetArgv,
 } from './vnet.js';
+import { waitFor } from './wait.js';
 
 /** What the harness needs of a tap test (structural, so the library does not import tap). */
 export interface TestLike {
@@ -172,13 +173,25 @@ export class Host extends Netns {
   }
 
   /** The switch port of this host goes down (a partition) ... */
-  disconnect(): Promise<unknown> {
-    return this.cluster.switch.ipCmd('link', 'set', this.name, 'down');
+  async disconnect(): Promise<void> {
+    await this.cluster.switch.ipCmd('link', 'set', this.name, 'down');
+    await this.#waitUnderlay(false);
   }
 
-  /** ... and up again. */
-  reconnect(): Promise<unknown> {
-    return this.cluster.switch.ipCmd('link', 'set', this.name, 'up');
+  /** ... and up again (resolves when the kernel has both ends up: it does so asynchronously). */
+  async reconnect(): Promise<void> {
+    await this.cluster.switch.ipCmd('link', 'set', this.name, 'up');
+    await this.#waitUnderlay(true);
+  }
+
+  async #waitUnderlay(up: boolean): Promise<void> {
+    const sw = this.cluster.switch;
+    await waitFor(
+      `the underlay link of ${this.name} to be ${up ? 'up' : 'down'}`,
+      async () => [(await sw.link(this.name))?.operstate, (await this.link('eth0'))?.operstate],
+      (states) => states.every((s) => (s === 'UP') === up),
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
   }
 
   /** Changes the MTU of this host's underlay link (eth0 and its switch port). */
@@ -218,12 +231,22 @@ export class Container extends Netns {
     return this.options.address6?.split('/')[0];
   }
 
-  /** Stops this container's processes and deletes its namespace (its veth pair goes with it). */
+  /**
+   * Stops this container's processes and deletes its namespace. The kernel tears a namespace
+   * down in the background; this resolves once the host side of the veth pair is gone too, so
+   * the name can be used again at once.
+   */
   async remove(): Promise<void> {
     await this.host.cluster.stopProcessesIn(this.ns);
     await run(['ip', 'netns', 'del', this.ns]);
     this.host.containers.delete(this.shortName);
     this.host.cluster.forgetNamespace(this.ns);
+    await waitFor(
+      `${this.hostVeth} to leave ${this.host.name} after ${this.name} was removed`,
+      () => this.host.link(this.hostVeth),
+      (l) => l === undefined,
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
   }
 }
 
@@ -354,6 +377,15 @@ export class Cluster implements NetnsOwner {
           input: `${lines.join('\n')}\n`,
         });
       }),
+    );
+    // The kernel brings a veth's carrier up asynchronously; until then the port drops packets.
+    const names = new Set(hosts.map((h) => h.name));
+    await waitFor(
+      'every switch port to be up',
+      async () =>
+        (await this.switch.links()).filter((l) => names.has(l.ifname) && l.operstate !== 'UP'),
+      (down) => down.length === 0,
+      { timeoutMs: 10_000, intervalMs: 10 },
     );
     this.buildMs = performance.now() - start;
   }

@@ -14,6 +14,7 @@ export {
 export { ExecError, type ExecOptions, type ExecResult, run, runOk, showCommand } from './exec.js';
 export {
   alive,
+  groupMembers,
   listOurNamespaces,
   namespaceInodes,
   ownerPid,

@@ -195,3 +195,24 @@ export function processesIn(inodes: Map<number, string>): ProcessInside[] {
   }
   return found;
 }
+
+/** Live (not zombie) processes whose process group is `pgid`. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgid && f[0] !== 'Z' && f[0] !== 'X') out.push(Number(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}

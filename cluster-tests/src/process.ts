@@ -3,8 +3,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { showCommand } from './exec.js';
-import { killRecorded, recordProcess, startTime } from './leftovers.js';
-import { sleep, type WaitOptions, waitFor } from './wait.js';
+import { groupMembers, killRecorded, recordProcess, startTime } from './leftovers.js';
+import { type WaitOptions, waitFor } from './wait.js';
 
 export interface Exit {
   code: number | null;
@@ -175,21 +175,29 @@ export class NsProcess {
     }
   }
 
-  /** SIGTERM to the group, SIGKILL after `graceMs` (default 3 s); resolves with the exit. */
+  /**
+   * SIGTERM to the group, SIGKILL after `graceMs` (default 3 s) to what is left of it; resolves
+   * with the exit once no process of its group runs any more.
+   */
   async stop(graceMs = 3000): Promise<Exit | undefined> {
-    if (!this.running) {
-      this.#killStragglers();
-      return this.#exit;
+    if (this.running) {
+      this.kill('SIGTERM', { group: true });
+      try {
+        await this.waitExit(graceMs);
+      } catch {
+        this.kill('SIGKILL', { group: true });
+        await this.waitExit(5000);
+      }
     }
-    this.kill('SIGTERM', { group: true });
-    try {
-      return await this.waitExit(graceMs);
-    } catch {
-      this.kill('SIGKILL', { group: true });
-      return await this.waitExit(5000);
-    } finally {
-      this.#killStragglers();
+    if (this.#killStragglers()) {
+      await waitFor(
+        `the process group of ${this.name} (${this.#pid}) to end`,
+        () => groupMembers(this.#pid),
+        (members) => members.length === 0,
+        { timeoutMs: 5000, intervalMs: 10 },
+      );
     }
+    return this.#exit;
   }
 
   /** Stops (if running) and starts the same command again, appending to the same log. */
@@ -209,14 +217,15 @@ export class NsProcess {
    * still has it as its id, so a group -pid whose pid is dead (or still our leader) is ours; a pid
    * that now names another process is left alone.
    */
-  #killStragglers(): void {
-    if (!this.#pid) return;
+  #killStragglers(): boolean {
+    if (!this.#pid) return false;
     const now = startTime(this.#pid);
-    if (now !== undefined && now !== this.#start) return;
+    if (now !== undefined && now !== this.#start) return false;
     try {
       process.kill(-this.#pid, 'SIGKILL');
+      return true;
     } catch {
-      // no such group: nothing left
+      return false; // no such group: nothing left
     }
   }
 
@@ -278,5 +287,3 @@ export class NsProcess {
     return `${this.name} (pid ${this.#pid} in ${this.ns}) ${how}; log ${this.logFile} ends:\n${this.logTail()}`;
   }
 }
-
-export { sleep };

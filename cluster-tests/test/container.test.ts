@@ -36,6 +36,12 @@ t.test('a container on m-dcos pings its gateway and has the bridge MTU', asRoot,
   t.equal(await h1.link('ct-c1'), undefined, 'remove() takes the veth pair away');
   t.notOk(c.namespaces.includes(ct.ns), 'and the namespace');
   t.notOk(h1.containers.has('c1'));
+  const again = await h1.addContainer('c1', { address: '9.0.0.3/25' });
+  t.equal(
+    (await again.ping('9.0.0.1', { count: 1 })).received,
+    1,
+    'the name can be used again at once',
+  );
 });
 
 t.test('containers: MTU, IPv6, no gateway, several per bridge', asRoot, async (t) => {

@@ -1,23 +1,7 @@
 // Processes in host namespaces: logs, signals, restart, readiness over HTTP from inside.
-import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { Cluster, HttpError } from '../src/index.js';
+import { Cluster, groupMembers, HttpError } from '../src/index.js';
 import { asRoot } from './helpers/root.js';
-
-/** Live (non-zombie) pids whose process group is `pgid`. */
-function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[2]) === pgid && f[0] !== 'Z') out.push(Number(pid));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
 
 t.test('a process sees its host; signals, exit, restart, logs', asRoot, async (t) => {
   const c = await Cluster.create({ hosts: 2, outside: false, t });
