@@ -299,7 +299,7 @@ export class Cluster implements NetnsOwner {
     }
     const last = hostCount(cidr);
     this.outside = outside
-      ? new Host(this, 'out', `${this.prefix}-out`, 0, nth(cidr, last), v6addr(0xfe))
+      ? new Host(this, 'out', `${this.prefix}-out`, 0, nth(cidr, last), v6addr(0xffff))
       : undefined;
   }
 
