@@ -162,6 +162,11 @@ export class Monitor extends EventEmitter<MonitorEventMap> implements AsyncItera
     return new Monitor(opts);
   }
 
+  /** The netlink port id of the monitor's socket. */
+  get portId(): number {
+    return this.socket.portId;
+  }
+
   /** Whether `close()` has been called. */
   get closed(): boolean {
     return this.closing !== undefined;
