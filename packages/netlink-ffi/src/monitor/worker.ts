@@ -30,8 +30,11 @@ const ENOBUFS = 105;
 const BACKSTOP_MS = 1000;
 /** Largest datagram read whole (rtnetlink notifications are a few hundred bytes to a few KiB). */
 const RX_BYTES = 256 << 10;
-/** A socket's round ends once this much is read, so that busy sockets take turns. */
-const ROUND_BYTES = 64 << 10;
+/**
+ * A socket's round ends once this much is read: busy sockets take turns, and the main thread
+ * decodes one batch (some 200 neighbour notifications) in a stretch of a few ms at most.
+ */
+const ROUND_BYTES = 16 << 10;
 
 interface Source {
   id: number;
