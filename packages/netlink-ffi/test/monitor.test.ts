@@ -361,17 +361,17 @@ t.test('an overrun (receive buffer full) is reported and the monitor goes on', a
         },
       })),
     );
-  // Flooding: thousands of notifications in one sendto() (generated inside it, faster than any
-  // reader) into a receive buffer of 64 KiB (some 60 of them): the kernel drops most.
-  const mon = monitor(t, { netns: ns, groups: ['neigh', 'link'], receiveBufferBytes: 32 << 10 });
+  // Flooding: thousands of notifications generated inside each sendto() of the batch, faster
+  // than any reader, into a receive buffer of the kernel's minimum (a few of them): the kernel
+  // drops most.
+  const mon = monitor(t, { netns: ns, groups: ['neigh'], receiveBufferBytes: 1 });
   const rec = new Recorder(mon);
   const start = await reading(rec, ns);
   const results = await flood(0, 3000);
   t.ok(results.every((r) => r.ok));
   const over = await rec.waitFor((e) => e.type === 'overrun', 'overrun', start);
-  ip(ns, 'link', 'add', 'after', 'type', 'bridge');
-  const after = await rec.waitFor(change('new', 'link', { name: 'after' }), 'after the overrun');
-  t.ok(after > over, 'events after the overrun are delivered');
+  const after = await reading(rec, ns);
+  t.ok(after > over + 1, 'events after the overrun are delivered');
   const neighbours = rec.events.filter((e) => e.type === 'new' && e.kind === 'neighbour').length;
   t.ok(neighbours < 3000, `${neighbours} of 3000 notifications delivered, the rest dropped`);
   t.same(

@@ -212,7 +212,8 @@ export class Monitor extends EventEmitter<MonitorEventMap> implements AsyncItera
   /**
    * The events, in order, until the monitor is closed. Each iterator sees every event from the
    * moment it is created. Leaving a `for await` loop early (break, return, throw) closes the
-   * monitor, as for a stream.
+   * monitor, as for a stream. An iterator that is neither read nor ended holds the monitor
+   * paused once `highWaterMark` events wait in it.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<MonitorEvent> {
     const c: Consumer = { queue: [], head: 0, waiting: undefined, overfull: false };
