@@ -75,14 +75,20 @@ export class Reader {
       control: port2,
       stop: this.stopFlag.buffer as SharedArrayBuffer,
     };
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData,
-      transferList: [port2],
-      name: 'netlink-ffi monitor',
-      // Not the parent's flags: its --import/--loader hooks (test runners, TypeScript loaders)
-      // would be loaded again in this thread, for nothing (they cost tap over a second).
-      execArgv: [],
-    });
+    try {
+      this.worker = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData,
+        transferList: [port2],
+        name: 'netlink-ffi monitor',
+        // Not the parent's flags: its --import/--loader hooks (test runners, TypeScript loaders)
+        // would be loaded again in this thread, for nothing (they cost tap over a second).
+        execArgv: [],
+      });
+    } catch (e) {
+      c.close(this.wakeFd);
+      port1.close();
+      throw e;
+    }
     this.worker.on('message', (r: Report) => this.onReport(r));
     this.worker.on('error', (e) => this.onCrash(e));
     this.worker.on('exit', () => this.onExit());

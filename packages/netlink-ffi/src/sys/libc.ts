@@ -1,5 +1,6 @@
-// The handful of libc calls the library needs (the monitor's reader thread binds its own copy), bound with koffi. Everything else (message
-// framing, attributes, byte order) is TypeScript over Buffers.
+// The handful of libc calls the library needs, bound with koffi (once per thread that uses them:
+// the monitor's reader thread binds its own). Everything else (message framing, attributes, byte
+// order) is TypeScript over Buffers.
 import koffi from 'koffi';
 
 export interface Libc {
