@@ -10,6 +10,26 @@ export {
   type NetlinkErrorInit,
   NetlinkSpecError,
 } from './errors.js';
+export type {
+  AddressEvent,
+  ChangeEvent,
+  ChangeKind,
+  FdbEvent,
+  LinkEvent,
+  MonitorErrorEvent,
+  MonitorEvent,
+  NeighbourEvent,
+  NexthopEvent,
+  OverrunEvent,
+  RouteEvent,
+  RuleEvent,
+} from './monitor/events.js';
+export {
+  MONITOR_GROUPS,
+  Monitor,
+  type MonitorGroup,
+  type MonitorOptions,
+} from './monitor/monitor.js';
 export {
   type Addresses,
   type Fdb,

@@ -4,6 +4,7 @@ import type { Message } from './codec/attributes.js';
 import { AF_INET, AF_INET6 } from './codec/constants.js';
 import type { IpFamily } from './codec/ip.js';
 import { Engine, type EngineOptions, type Failure } from './engine.js';
+import { Monitor, type MonitorOptions } from './monitor/monitor.js';
 import type { NetnsRef } from './netns.js';
 import {
   type Address,
@@ -114,6 +115,15 @@ export class Netlink {
   /** Opens a handle in a namespace: a name under /var/run/netns, {pid}, {path} or {fd}. */
   static in(netns: NetnsRef, opts: Omit<NetlinkOptions, 'netns'> = {}): Netlink {
     return new Netlink({ ...opts, netns });
+  }
+
+  /**
+   * Subscribes to change notifications (rtnetlink multicast groups) in `opts.netns` (default:
+   * the calling thread's namespace): decoded events through `on('event')` and `for await`.
+   * Every change made after this returns is reported; `close()` ends it.
+   */
+  static monitor(opts: MonitorOptions = {}): Monitor {
+    return Monitor.open(opts);
   }
 
   /** The netlink port id of this handle's socket. */

@@ -1,5 +1,6 @@
-// The handful of libc calls the library needs, bound with koffi. Everything else (message
-// framing, attributes, byte order) is TypeScript over Buffers.
+// The handful of libc calls the library needs, bound with koffi (once per thread that uses them:
+// the monitor's reader thread binds its own). Everything else (message framing, attributes, byte
+// order) is TypeScript over Buffers.
 import koffi from 'koffi';
 
 export interface Libc {
@@ -18,6 +19,11 @@ export interface Libc {
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   setns(fd: number, nstype: number): number;
   close(fd: number): number;
+  /** `fds` is an array of struct pollfd (int fd; short events; short revents). */
+  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number;
+  eventfd(initval: number, flags: number): number;
+  read(fd: number, buf: Uint8Array, len: number): number;
+  write(fd: number, buf: Uint8Array, len: number): number;
   /** errno of the last failed call on this thread (read it right after the call). */
   errno(): number;
 }
@@ -40,6 +46,10 @@ export function libc(): Libc {
     recv: fn('long recv(int fd, _Out_ void *buf, size_t len, int flags)'),
     setns: fn('int setns(int fd, int nstype)'),
     close: fn('int close(int fd)'),
+    poll: fn('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)'),
+    eventfd: fn('int eventfd(unsigned int initval, int flags)'),
+    read: fn('long read(int fd, _Out_ void *buf, size_t len)'),
+    write: fn('long write(int fd, const void *buf, size_t len)'),
     errno: () => koffi.errno(),
   };
   return bound;

@@ -24,6 +24,8 @@ export interface SocketOptions {
   receiveBufferBytes?: number;
   /** Longest wait for a reply the kernel owes us (it answers synchronously). Default 5000 ms. */
   replyTimeoutMs?: number;
+  /** Multicast groups (RTNLGRP_*) to join with NETLINK_ADD_MEMBERSHIP (any number, also > 31). */
+  groups?: readonly number[];
 }
 
 function int32(v: number): Buffer {
@@ -41,8 +43,7 @@ export class NetlinkSocket {
   readonly portId: number;
   private closed = false;
   private readonly kernel = Buffer.alloc(12);
-  /** Receive buffer; `receiveInto` leaves the datagram here until the next receive. */
-  readonly rx = Buffer.alloc(1 << 16);
+  private rxBuffer: Buffer | undefined;
 
   private constructor(
     readonly fd: number,
@@ -104,6 +105,17 @@ export class NetlinkSocket {
     tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
     tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
     if (!this.setOpt(C.SOL_SOCKET, C.SO_RCVTIMEO, tv)) this.failAndClose('setsockopt SO_RCVTIMEO');
+    for (const group of opts.groups ?? []) {
+      if (!this.setOpt(C.SOL_NETLINK, C.NETLINK_ADD_MEMBERSHIP, int32(group))) {
+        this.failAndClose(`setsockopt NETLINK_ADD_MEMBERSHIP ${group}`);
+      }
+    }
+  }
+
+  /** Receive buffer; `receiveInto` leaves the datagram here until the next receive. */
+  get rx(): Buffer {
+    if (!this.rxBuffer) this.rxBuffer = Buffer.alloc(1 << 16);
+    return this.rxBuffer;
   }
 
   get isClosed(): boolean {
