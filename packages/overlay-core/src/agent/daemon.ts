@@ -155,7 +155,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
     let watch: KernelWatch | undefined;
     try {
-      watch = watchKernel(() => update('kernel'), log);
+      watch = watchKernel({
+        onChange: () => update('kernel'),
+        log,
+        links: await nl.links.list(),
+        ownPort: nl.portId,
+      });
       cleanups.push(() => watch?.close());
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'no kernel notifications; relying on the periodic pass');
