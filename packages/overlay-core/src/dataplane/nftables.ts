@@ -99,10 +99,14 @@ export function renderNftables(overlays: readonly LocalOverlay[]): string {
     '    type nat hook postrouting priority srcnat; policy accept;',
     ...nat,
     '  }',
-    '  chain forward {',
-    '    type filter hook forward priority filter; policy accept;',
-    ...forward,
-    '  }',
+    ...(forward.length === 0
+      ? []
+      : [
+          '  chain forward {',
+          '    type filter hook forward priority filter; policy accept;',
+          ...forward,
+          '  }',
+        ]),
     '}',
   ];
   return `${[...head, ...table].join('\n')}\n`;
