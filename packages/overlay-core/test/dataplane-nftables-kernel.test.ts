@@ -1,43 +1,14 @@
 // The rendered nftables file in a real kernel (root): applied with `nft -f` inside a fresh network
 // namespace on a first run and again as a replacement, listed back with `nft -j`, and removed by
 // the file rendered for no overlays. The namespace is removed in teardown, also on failure.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { renderNftables } from '../src/dataplane/nftables.js';
 import type { LocalOverlay } from '../src/dataplane/types.js';
-
-const PREFIX = 'vdp';
-
-/** Removes namespaces left by earlier runs of this test whose process is gone. */
-function sweepStale(): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync('/var/run/netns');
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (!m || Number(m[1]) === process.pid) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch {
-      spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    }
-  }
-}
-
-function netns(t: Test, tag: string): string {
-  const name = `${PREFIX}${process.pid}-${tag}`;
-  execFileSync('ip', ['netns', 'add', name]);
-  t.teardown(() => {
-    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-  });
-  return name;
-}
+import { isRoot, netns } from './helpers/netns.js';
 
 interface NftObject {
   table?: { family: string; name: string };
@@ -58,16 +29,14 @@ function nft(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const root = process.getuid?.() === 0;
 const haveNft = spawnSync('nft', ['--version']).status === 0;
 
 t.test(
   'nft -f: first run, replace, delete',
-  { skip: !root && 'needs root (network namespaces)' },
+  { skip: !isRoot && 'needs root (network namespaces)' },
   async (t) => {
     t.ok(haveNft, 'nft is installed (Debian nftables, from the set-up)');
     if (!haveNft) return;
-    sweepStale();
     const ns = netns(t, 'nft');
     const dir = mkdtempSync(join(tmpdir(), 'vnet-nft-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
