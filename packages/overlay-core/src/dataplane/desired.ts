@@ -14,9 +14,21 @@ import type {
 import { DEFAULT_OVERLAY_MTU, VXLAN_OVERHEAD } from '../config/types.js';
 import { VTEP_NAME, VXLAN_VNI } from '../ipam/ipam.js';
 import { halves } from '../ipam/state-json.js';
-import { type Cidr, contains, type Family, formatWithPrefix, parseCidr } from '../net/cidr.js';
+import { type Cidr, contains, type Family, netmask, parseCidr, parseIpv4 } from '../net/cidr.js';
 import { renderNftables } from './nftables.js';
-import { type AddressWithPrefix, canonMac, parseWithPrefix } from './text.js';
+import {
+  type AddressWithPrefix,
+  canonMac,
+  formatIp,
+  formatNetwork,
+  isSpecialMac,
+  parseNetwork,
+  parseWithPrefix,
+} from './text.js';
+
+const formatWithPrefix = (family: Family, value: bigint, prefix: number): string =>
+  `${formatIp(family, value)}/${prefix}`;
+
 import {
   type DesiredState,
   HOST_ROUTE_TABLE,
@@ -108,9 +120,40 @@ function mesosGateway(block: Cidr): string {
   return formatWithPrefix(block.family, network.value + 1n, network.prefix);
 }
 
+/** A peer's block as a route destination, or why it cannot be one. */
+function checkBlock(
+  text: unknown,
+  family: Family,
+  net: Cidr | undefined,
+  claimed: Set<string>,
+): string | { problem: string } {
+  const block = typeof text === 'string' ? parseNetwork(text, family) : undefined;
+  if (!block) return { problem: `is not an IPv${family} network` };
+  // contains(), with the overlay's mask computed once per overlay rather than per block.
+  if (!net || block.prefix < net.prefix || (block.network & maskOf(net)) !== net.network) {
+    return { problem: 'is not inside the overlay' };
+  }
+  const dst = formatNetwork(block);
+  if (claimed.has(dst))
+    return { problem: 'is already claimed (by this node or an earlier record)' };
+  return dst;
+}
+
+const masks = new WeakMap<Cidr, bigint>();
+function maskOf(net: Cidr): bigint {
+  let m = masks.get(net);
+  if (m === undefined) {
+    m = netmask(net.family, net.prefix);
+    masks.set(net, m);
+  }
+  return m;
+}
+
 /** A remote node that passed the checks. */
 interface Peer {
   underlay: string;
+  /** The underlay IP as a number: the sort key. */
+  key: number;
   vtep: string;
   vtep6?: string;
   mac: string;
@@ -118,46 +161,61 @@ interface Peer {
   record: RemoteNode;
 }
 
-function checkPeer(
-  r: RemoteNode,
-  vtep: AddressWithPrefix,
-  vtep6: AddressWithPrefix | undefined,
-  problems: string[],
-): Peer | undefined {
-  const who = `node ${JSON.stringify(r.underlayIp)}`;
-  const underlay = typeof r.underlayIp === 'string' ? parseWithPrefix(r.underlayIp) : undefined;
-  if (underlay?.family !== 4 || r.underlayIp.includes('/')) {
-    problems.push(`${who}: underlay IP is not an IPv4 address; record ignored`);
+/** The VTEP subnets peers must be in (numbers for IPv4: this runs once per peer). */
+interface VtepRange {
+  base: number;
+  size: number;
+  prefix: number;
+  base6?: bigint;
+  size6?: bigint;
+  prefix6?: number;
+}
+
+function vtepRange(vtep: AddressWithPrefix, vtep6: AddressWithPrefix | undefined): VtepRange {
+  const size = 2 ** (32 - vtep.prefix);
+  const v = Number(vtep.value);
+  const range: VtepRange = { base: v - (v % size), size, prefix: vtep.prefix };
+  if (vtep6) {
+    range.size6 = 1n << BigInt(128 - vtep6.prefix);
+    range.base6 = vtep6.value - (vtep6.value % range.size6);
+    range.prefix6 = vtep6.prefix;
+  }
+  return range;
+}
+
+function checkPeer(r: RemoteNode, range: VtepRange, problems: string[]): Peer | undefined {
+  const who = () => `node ${JSON.stringify(r.underlayIp)}`;
+  const key = typeof r.underlayIp === 'string' ? parseIpv4(r.underlayIp) : undefined;
+  if (key === undefined) {
+    problems.push(`${who()}: underlay IP is not an IPv4 address; record ignored`);
     return undefined;
   }
-  const v = typeof r.vtepIp === 'string' ? parseWithPrefix(r.vtepIp) : undefined;
-  const size = 1n << BigInt(32 - vtep.prefix);
-  const base = vtep.value - (vtep.value % size);
-  if (v?.family !== 4 || v.value < base || v.value >= base + size) {
+  const vtepText = typeof r.vtepIp === 'string' ? r.vtepIp.split('/')[0]! : '';
+  const v = parseIpv4(vtepText);
+  if (v === undefined || v < range.base || v >= range.base + range.size) {
     problems.push(
-      `${who}: VTEP IP ${JSON.stringify(r.vtepIp)} is not in the VTEP subnet ${formatWithPrefix(4, base, vtep.prefix)}; record ignored`,
+      `${who()}: VTEP IP ${JSON.stringify(r.vtepIp)} is not in the VTEP subnet ${formatWithPrefix(4, BigInt(range.base), range.prefix)}; record ignored`,
     );
     return undefined;
   }
   const mac = typeof r.vtepMac === 'string' ? canonMac(r.vtepMac) : undefined;
-  if (mac === undefined || (Number.parseInt(mac.slice(0, 2), 16) & 1) === 1) {
-    problems.push(`${who}: VTEP MAC ${JSON.stringify(r.vtepMac)} is not a unicast MAC; ignored`);
+  if (mac === undefined || isSpecialMac(mac)) {
+    problems.push(`${who()}: VTEP MAC ${JSON.stringify(r.vtepMac)} is not a unicast MAC; ignored`);
     return undefined;
   }
   const peer: Peer = {
-    underlay: underlay.ip,
-    vtep: v.ip,
+    underlay: r.underlayIp,
+    key,
+    vtep: vtepText,
     mac,
-    offset: Number(v.value - base),
+    offset: v - range.base,
     record: r,
   };
-  if (r.vtepIp6 !== undefined && vtep6) {
+  if (r.vtepIp6 !== undefined && range.base6 !== undefined && range.size6 !== undefined) {
     const v6 = typeof r.vtepIp6 === 'string' ? parseWithPrefix(r.vtepIp6) : undefined;
-    const size6 = 1n << BigInt(128 - vtep6.prefix);
-    const base6 = vtep6.value - (vtep6.value % size6);
-    if (v6?.family !== 6 || v6.value < base6 || v6.value >= base6 + size6) {
+    if (v6?.family !== 6 || v6.value < range.base6 || v6.value >= range.base6 + range.size6) {
       problems.push(
-        `${who}: VTEP IPv6 ${JSON.stringify(r.vtepIp6)} is not in ${formatWithPrefix(6, base6, vtep6.prefix)}; its IPv6 routes are left out`,
+        `${who()}: VTEP IPv6 ${JSON.stringify(r.vtepIp6)} is not in ${formatWithPrefix(6, range.base6, range.prefix6!)}; its IPv6 routes are left out`,
       );
     } else peer.vtep6 = v6.ip;
   }
@@ -172,18 +230,18 @@ function sortedPeers(
   vtep6: AddressWithPrefix | undefined,
   problems: string[],
 ): Peer[] {
-  const self = parseWithPrefix(local.underlayIp)?.ip;
+  const self = parseIpv4(local.underlayIp);
+  const range = vtepRange(vtep, vtep6);
   const peers: Peer[] = [];
   for (const r of remotes) {
     if (r === null || typeof r !== 'object') {
       problems.push('a gossip record is not an object; ignored');
       continue;
     }
-    const p = checkPeer(r, vtep, vtep6, problems);
-    if (p && p.underlay !== self) peers.push(p);
+    const p = checkPeer(r, range, problems);
+    if (p && p.key !== self) peers.push(p);
   }
-  const key = (p: Peer) => parseWithPrefix(p.underlay)!.value;
-  peers.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  peers.sort((a, b) => a.key - b.key);
   const seen = { underlay: new Set<string>(), vtep: new Set([vtep.ip]), mac: new Set<string>() };
   seen.mac.add(canonMac(local.vtepMac) ?? '');
   const out: Peer[] = [];
@@ -333,30 +391,20 @@ export function desiredState(
     for (const o of overlays) {
       const b = Object.hasOwn(blocks, o.config.name) ? blocks[o.config.name] : undefined;
       if (!b) continue;
-      for (const [family, text, net] of [
-        [4, b.subnet, o.net4],
-        [6, b.subnet6, o.net6],
-      ] as const) {
+      for (const family of [4, 6] as const) {
+        const text = family === 4 ? b.subnet : b.subnet6;
         if (text === undefined) continue;
-        const where = `node ${p.underlay}: ${o.config.name} block ${JSON.stringify(text)}`;
-        const parsed = typeof text === 'string' ? parseCidr(text, family) : undefined;
-        if (!parsed?.ok) {
-          problems.push(`${where} is not an IPv${family} network; left out`);
-          continue;
-        }
-        if (!net || !contains(net, parsed.cidr)) {
-          problems.push(`${where} is not inside the overlay; left out`);
-          continue;
-        }
-        const dst = formatWithPrefix(family, parsed.cidr.network, parsed.cidr.prefix);
-        if (claimed.has(dst)) {
+        const dst = checkBlock(text, family, family === 4 ? o.net4 : o.net6, claimed);
+        const why =
+          typeof dst !== 'string'
+            ? dst.problem
+            : family === 6 && p.vtep6 === undefined
+              ? 'has no IPv6 VTEP to route through'
+              : undefined;
+        if (why !== undefined || typeof dst !== 'string') {
           problems.push(
-            `${where} is already claimed (by this node or an earlier record); left out`,
+            `node ${p.underlay}: ${o.config.name} block ${JSON.stringify(text)} ${why}; left out`,
           );
-          continue;
-        }
-        if (family === 6 && p.vtep6 === undefined) {
-          problems.push(`${where} has no IPv6 VTEP to route through; left out`);
           continue;
         }
         claimed.add(dst);
