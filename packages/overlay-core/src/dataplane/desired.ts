@@ -26,9 +26,6 @@ import {
   parseWithPrefix,
 } from './text.js';
 
-const formatWithPrefix = (family: Family, value: bigint, prefix: number): string =>
-  `${formatIp(family, value)}/${prefix}`;
-
 import {
   type DesiredState,
   HOST_ROUTE_TABLE,
@@ -44,6 +41,9 @@ import {
   VNET_PROTOCOL,
   VXLAN_PORT,
 } from './types.js';
+
+const formatWithPrefix = (family: Family, value: bigint, prefix: number): string =>
+  `${formatIp(family, value)}/${prefix}`;
 
 /** IFA_F_NODAD: vnet's IPv6 addresses are usable at once (nobody else holds them). */
 const IFA_F_NODAD = 0x02;
