@@ -320,6 +320,18 @@ const cases: Case[] = [
     message: /must be true or false, got "yes"/,
   },
   {
+    rule: 'isolated is a boolean',
+    config: withOverlays({ name: 'a', subnet: '9.0.0.0/8', prefix: 24, isolated: 'no' }),
+    path: 'overlays[0].isolated',
+    message: /must be true or false, got "no"/,
+  },
+  {
+    rule: 'unknown overlay key near isolated, with a hint',
+    config: withOverlays({ name: 'a', subnet: '9.0.0.0/8', prefix: 24, isolate: false }),
+    path: 'overlays[0].isolate',
+    message: /did you mean "isolated"/,
+  },
+  {
     rule: 'overlays do not overlap',
     config: withOverlays(
       { name: 'a', subnet: '9.0.0.0/8', prefix: 24 },
@@ -425,4 +437,24 @@ t.test('valid configs', async (t) => {
     '/28 blocks: 5 containers per half',
   );
   t.ok(validateNetworkConfig({ ...base(), vtep_subnet: '44.0.0.0/8' }).ok, 'a /8 VTEP subnet');
+});
+
+t.test('isolated: absent stays absent, false and true are kept', async (t) => {
+  const r = validateNetworkConfig(
+    withOverlays(
+      { name: 'a', subnet: '9.0.0.0/8', prefix: 24 },
+      { name: 'b', subnet: '10.0.0.0/8', prefix: 24, isolated: false },
+      { name: 'c', subnet: '11.0.0.0/8', prefix: 24, isolated: true },
+    ),
+  );
+  t.ok(r.ok);
+  if (!r.ok) return;
+  t.same(
+    r.config.overlays.map((o) => [o.name, Object.hasOwn(o, 'isolated'), o.isolated]),
+    [
+      ['a', false, undefined],
+      ['b', true, false],
+      ['c', true, true],
+    ],
+  );
 });

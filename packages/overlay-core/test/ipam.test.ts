@@ -202,6 +202,17 @@ t.test('disabled overlays allocate nothing new and keep what nodes hold', async 
   t.throws(() => ipam.setOverlayEnabled('nope', true), AllocationError);
 });
 
+t.test('isolated is echoed in the state only when the operator set it', async (t) => {
+  const config = dcosDefault();
+  config.overlays.push({ name: 'open', subnet: '10.0.0.0/8', prefix: 24, isolated: false });
+  const ipam = new Ipam(config);
+  const overlays = toStateJson(ipam).network.overlays!;
+  t.notOk(Object.hasOwn(overlays[0]!, 'isolated'), 'absent stays absent (the seed shape)');
+  t.equal(overlays[1]!.isolated, false);
+  ipam.register('10.9.0.1');
+  t.equal(agentJson(ipam, ipam.getNode('10.9.0.1')!).overlays![1]!.info.isolated, false);
+});
+
 t.test('adding an overlay is validated like the whole config', async (t) => {
   const ipam = new Ipam(small());
   t.throws(() => ipam.addOverlay({ name: 'big', subnet: '10.2.0.0/16', prefix: 24 }), ConfigError);

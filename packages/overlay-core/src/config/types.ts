@@ -12,6 +12,11 @@ export interface OverlayConfig {
   prefix6?: number;
   /** Absent means enabled; kept absent so the state JSON echoes the operator's block. */
   enabled?: boolean;
+  /**
+   * Absent means true: forwarded traffic between this overlay and another isolated overlay is
+   * dropped. `false` lets it exchange traffic with every other overlay, both ways.
+   */
+  isolated?: boolean;
 }
 
 export interface NetworkConfig {
@@ -46,6 +51,7 @@ export const MAX_OVERLAY_NAME = 13;
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(['host', 'bridge', 'default', 'none']);
 
 export const isEnabled = (o: OverlayConfig): boolean => o.enabled !== false;
+export const isIsolated = (o: OverlayConfig): boolean => o.isolated !== false;
 
 export function formatPath(path: ConfigPath): string {
   let out = '';

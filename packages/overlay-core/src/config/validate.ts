@@ -40,7 +40,15 @@ const TOP_KEYS = [
   'overlay_mtu',
   'overlays',
 ] as const;
-const OVERLAY_KEYS = ['name', 'subnet', 'prefix', 'subnet6', 'prefix6', 'enabled'] as const;
+const OVERLAY_KEYS = [
+  'name',
+  'subnet',
+  'prefix',
+  'subnet6',
+  'prefix6',
+  'enabled',
+  'isolated',
+] as const;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const OUI_PATTERN = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 /** Per half: network, broadcast and gateway addresses (IPv4); subnet-router anycast and gateway (IPv6). */
@@ -116,6 +124,14 @@ class Checker {
       return undefined;
     }
     return v;
+  }
+
+  boolean(raw: Raw, key: string, path: ConfigPath): boolean | undefined {
+    const v = raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'boolean') return v;
+    this.report([...path, key], `must be true or false, got ${describe(v)}`);
+    return undefined;
   }
 
   cidr(
@@ -275,12 +291,8 @@ function checkOverlays(c: Checker, raw: unknown): CheckedOverlay[] {
     }
     const prefix = checkNodePrefix(c, item, path, 'prefix', 'subnet', subnet, 4);
     const prefix6 = checkNodePrefix(c, item, path, 'prefix6', 'subnet6', subnet6, 6);
-    let enabled: boolean | undefined;
-    if (item['enabled'] !== undefined && item['enabled'] !== null) {
-      if (typeof item['enabled'] === 'boolean') enabled = item['enabled'];
-      else
-        c.report([...path, 'enabled'], `must be true or false, got ${describe(item['enabled'])}`);
-    }
+    const enabled = c.boolean(item, 'enabled', path);
+    const isolated = c.boolean(item, 'isolated', path);
     const config: OverlayConfig = { name: name ?? '' };
     if (subnet) {
       config.subnet = item['subnet'] as string;
@@ -291,6 +303,7 @@ function checkOverlays(c: Checker, raw: unknown): CheckedOverlay[] {
       config.prefix6 = prefix6;
     }
     if (enabled !== undefined) config.enabled = enabled;
+    if (isolated !== undefined) config.isolated = isolated;
     out.push({ index, config, subnet, subnet6 });
   });
   return out;

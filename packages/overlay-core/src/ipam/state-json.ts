@@ -18,6 +18,8 @@ export interface OverlayInfoJson {
   subnet6?: string;
   prefix6?: number;
   enabled?: boolean;
+  /** vnet's own: echoed only when the operator set it (DC/OS's state never has it). */
+  isolated?: boolean;
 }
 
 export interface BridgeJson {
@@ -74,6 +76,7 @@ export function overlayInfoJson(o: OverlayConfig): OverlayInfoJson {
     info.prefix6 = o.prefix6;
   }
   if (o.enabled !== undefined) info.enabled = o.enabled;
+  if (o.isolated !== undefined) info.isolated = o.isolated;
   return info;
 }
 

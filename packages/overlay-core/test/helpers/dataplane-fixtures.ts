@@ -1,0 +1,229 @@
+// Nodes and kernels for the data-plane tests: DC/OS's default overlay (9.0.0.0/8, /24 blocks,
+// VTEPs in 44.128.0.0/20), an IPv6 overlay, and a host with lo and eth0 as the kernel shows them.
+import type { Link } from '@vnet/netlink-ffi';
+import type {
+  KernelState,
+  LocalNode,
+  LocalOverlay,
+  RemoteNode,
+} from '../../src/dataplane/types.js';
+
+export const hex = (n: number): string => n.toString(16).padStart(2, '0');
+
+/** Node n (1-based): underlay 192.168.0.n, VTEP 44.128.0.n, MAC 70:b3:d5:80:00:n, block 9.0.n.0/24. */
+export function agent(
+  n = 1,
+  opts: { dual?: boolean; bridges?: boolean; overlays?: LocalOverlay[] } = {},
+): LocalNode {
+  const node: LocalNode = {
+    underlayIp: `192.168.0.${n}`,
+    underlayDev: 'eth0',
+    underlayMtu: 1500,
+    bridges: opts.bridges ?? true,
+    vtepIp: `44.128.0.${n}/20`,
+    vtepMac: `70:B3:D5:80:00:${hex(n)}`,
+    overlays: opts.overlays ?? [
+      { name: 'dcos', overlaySubnet: '9.0.0.0/8', subnet: `9.0.${n}.0/24` },
+      ...(opts.dual
+        ? [{ name: 'dcos6', overlaySubnet6: 'fd01:b::/64', subnet6: `fd01:b::${n}:0:0:0/80` }]
+        : []),
+    ],
+  };
+  if (opts.dual) node.vtepIp6 = `fd01:a::${n}/64`;
+  return node;
+}
+
+export function remote(n: number, opts: { dual?: boolean } = {}): RemoteNode {
+  const r: RemoteNode = {
+    underlayIp: `192.168.0.${n}`,
+    vtepIp: `44.128.0.${n}/20`,
+    vtepMac: `70:b3:d5:80:00:${hex(n)}`,
+    blocks: { dcos: { subnet: `9.0.${n}.0/24` } },
+  };
+  if (opts.dual) {
+    r.vtepIp6 = `fd01:a::${n}`;
+    r.blocks['dcos6'] = { subnet6: `fd01:b::${n}:0:0:0/80` };
+  }
+  return r;
+}
+
+const link = (index: number, name: string, extra: Partial<Link> = {}): Link => ({
+  index,
+  name,
+  type: 1,
+  flags: 1,
+  up: true,
+  mtu: 1500,
+  unknown: [],
+  ...extra,
+});
+
+/** lo and eth0 (192.168.0.1/24) with the kernel's routes and the default rules. */
+export function hostKernel(): KernelState {
+  return {
+    links: [
+      link(1, 'lo', { type: 772, mtu: 65536, address: '00:00:00:00:00:00' }),
+      link(2, 'eth0', { address: '52:54:00:12:34:56', kind: 'veth' }),
+    ],
+    addresses: [
+      {
+        family: 4,
+        index: 1,
+        address: '127.0.0.1',
+        prefixLength: 8,
+        scope: 254,
+        flags: 0x80,
+        unknown: [],
+      },
+      {
+        family: 4,
+        index: 2,
+        address: '192.168.0.1',
+        prefixLength: 24,
+        scope: 0,
+        flags: 0x80,
+        unknown: [],
+      },
+      {
+        family: 6,
+        index: 2,
+        address: 'fe80::5054:ff:fe12:3456',
+        prefixLength: 64,
+        scope: 253,
+        flags: 0x80,
+        unknown: [],
+      },
+    ],
+    neighbours: [
+      {
+        family: 4,
+        index: 2,
+        address: '192.168.0.254',
+        lladdr: '52:54:00:00:00:fe',
+        state: 0x04,
+        flags: 0,
+        type: 1,
+        router: false,
+        proxy: false,
+        unknown: [],
+      },
+    ],
+    fdb: [],
+    nexthops: [],
+    routes: [
+      {
+        family: 4,
+        dst: '0.0.0.0/0',
+        via: '192.168.0.254',
+        dev: 2,
+        onlink: false,
+        table: 254,
+        scope: 0,
+        protocol: 3,
+        type: 1,
+        flags: 0,
+        tos: 0,
+        unknown: [],
+      },
+      {
+        family: 4,
+        dst: '192.168.0.0/24',
+        dev: 2,
+        onlink: false,
+        table: 254,
+        src: '192.168.0.1',
+        scope: 253,
+        protocol: 2,
+        type: 1,
+        flags: 0,
+        tos: 0,
+        unknown: [],
+      },
+      {
+        family: 4,
+        dst: '192.168.0.1/32',
+        dev: 2,
+        onlink: false,
+        table: 255,
+        src: '192.168.0.1',
+        scope: 254,
+        protocol: 2,
+        type: 2,
+        flags: 0,
+        tos: 0,
+        unknown: [],
+      },
+      {
+        family: 6,
+        dst: 'fe80::/64',
+        dev: 2,
+        onlink: false,
+        table: 254,
+        metric: 256,
+        scope: 0,
+        protocol: 2,
+        type: 1,
+        flags: 0,
+        tos: 0,
+        unknown: [],
+      },
+    ],
+    rules: [
+      {
+        family: 4,
+        priority: 0,
+        table: 255,
+        action: 1,
+        tos: 0,
+        flags: 0,
+        invert: false,
+        protocol: 2,
+        unknown: [],
+      },
+      {
+        family: 4,
+        priority: 32766,
+        table: 254,
+        action: 1,
+        tos: 0,
+        flags: 0,
+        invert: false,
+        protocol: 2,
+        unknown: [],
+      },
+      {
+        family: 4,
+        priority: 32767,
+        table: 253,
+        action: 1,
+        tos: 0,
+        flags: 0,
+        invert: false,
+        protocol: 2,
+        unknown: [],
+      },
+      {
+        family: 6,
+        priority: 0,
+        table: 255,
+        action: 1,
+        tos: 0,
+        flags: 0,
+        invert: false,
+        protocol: 2,
+        unknown: [],
+      },
+      {
+        family: 6,
+        priority: 32766,
+        table: 254,
+        action: 1,
+        tos: 0,
+        flags: 0,
+        invert: false,
+        protocol: 2,
+        unknown: [],
+      },
+    ],
+  };
+}
