@@ -13,8 +13,8 @@ import type { BackoffSettings } from './backoff.js';
 import { Gossip } from './gossip.js';
 import { agentHttpHandler } from './http.js';
 import { localNode, networkSettings, ownRecord, remoteNode, type Underlay } from './inputs.js';
-import { AgentMetrics } from './metrics.js';
 import { type KernelWatch, watchKernel } from './kernel-watch.js';
+import { AgentMetrics } from './metrics.js';
 import { type ReconcileInputs, type ReconcileResult, Reconciler } from './reconciler.js';
 import { type Allocation, Registration } from './registration.js';
 
@@ -163,7 +163,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       });
       cleanups.push(() => watch?.close());
     } catch (e) {
-      log.warn({ err: (e as Error).message }, 'no kernel notifications; relying on the periodic pass');
+      log.warn(
+        { err: (e as Error).message },
+        'no kernel notifications; relying on the periodic pass',
+      );
     }
     const periodic = setInterval(() => update('periodic'), opts.reconcileIntervalMs);
     cleanups.push(() => clearInterval(periodic));

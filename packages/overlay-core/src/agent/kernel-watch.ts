@@ -2,9 +2,9 @@
 // route, nexthop, rule, bridge, or vtep1024 itself) through rtnetlink notifications, so the
 // reconciler repairs it now rather than at its next periodic pass. Changes the agent made
 // itself are recognised by their netlink port where the kernel tells it.
-import { type ChangeEvent, Netlink, NUD_STATES, type MonitorEvent } from '@vnet/netlink-ffi';
+import { type ChangeEvent, type MonitorEvent, Netlink, NUD_STATES } from '@vnet/netlink-ffi';
 import type { Logger } from 'pino';
-import { VNET_PROTOCOL, HOST_ROUTE_TABLE } from '../dataplane/types.js';
+import { HOST_ROUTE_TABLE, VNET_PROTOCOL } from '../dataplane/types.js';
 import { VTEP_NAME } from '../ipam/ipam.js';
 
 export interface KernelWatch {

@@ -7,11 +7,11 @@
 import { EventEmitter } from 'node:events';
 import type { Operation, OperationResult } from '@vnet/netlink-ffi';
 import type { Logger } from 'pino';
-import type { OverlayStatus } from '../ipam/ipam.js';
 import { desiredState } from '../dataplane/desired.js';
 import { planDiff } from '../dataplane/diff.js';
 import type { KernelAdapter } from '../dataplane/kernel.js';
 import type { LocalNode, NetworkSettings, RemoteNode } from '../dataplane/types.js';
+import type { OverlayStatus } from '../ipam/ipam.js';
 import type { AgentMetrics } from './metrics.js';
 
 export interface ReconcileInputs {
@@ -108,7 +108,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     this.since = undefined;
     let result: ReconcileResult;
     try {
-      result = await this.once(inputs, reason === 'periodic');
+      result = await this.pass(inputs, reason === 'periodic');
       this.metrics.reconciles.inc({ trigger: reason, result: result.ok ? 'ok' : 'failed' });
       if (result.ok && since !== undefined) {
         this.metrics.lag.observe((performance.now() - since) / 1000);
@@ -138,7 +138,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     if (next !== undefined) this.trigger(next);
   }
 
-  private async once(inputs: ReconcileInputs, forceNft: boolean): Promise<ReconcileResult> {
+  private async pass(inputs: ReconcileInputs, forceNft: boolean): Promise<ReconcileResult> {
     const desired = desiredState(inputs.local, inputs.remotes, inputs.settings);
     for (const p of desired.problems) this.log.warn({ problem: p }, 'gossip record left out');
     const actual = await this.kernel.dump();

@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { AgentStartError, startAgent } from '../agent/daemon.js';
-import { parseAddress } from '../net/cidr.js';
 import { readTokenFile } from '../master/token.js';
+import { parseAddress } from '../net/cidr.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 import { parseHostPort } from './master.js';
 import { loadTlsDir } from './tls.js';
@@ -70,7 +70,12 @@ export function addAgentCommand(program: Command): void {
     .requiredOption('--masters <host:port,...>', "every master's gRPC address", hostPorts)
     .option('--no-bridges', 'a master host: a VTEP and a subnet per overlay, no bridges')
     .option('--data-dir <dir>', 'where the agent keeps its last allocation', '/var/lib/vnet/agent')
-    .option('--http <host:port>', 'HTTP API (/overlay-agent/overlay, /health, /metrics)', parseHostPort, '0.0.0.0:8090')
+    .option(
+      '--http <host:port>',
+      'HTTP API (/overlay-agent/overlay, /health, /metrics)',
+      parseHostPort,
+      '0.0.0.0:8090',
+    )
     .option('--gossip-port <port>', 'UDP and TCP port of the gossip group, on --ip', port, 7946)
     .option(
       '--gossip-seeds <host:port,...>',
@@ -82,10 +87,18 @@ export function addAgentCommand(program: Command): void {
         .choices(['lan', 'wan', 'local'])
         .default('lan'),
     )
-    .option('--keyring-file <file>', 'encrypt gossip: base64 AES-256 keys, one per line, primary first')
+    .option(
+      '--keyring-file <file>',
+      'encrypt gossip: base64 AES-256 keys, one per line, primary first',
+    )
     .option('--tls-dir <dir>', 'mutual TLS to the masters: ca.pem, cert.pem, key.pem')
     .option('--token-file <file>', "the masters' bearer token")
-    .option('--register-backoff-ms <ms>', 'first registration retry waits up to this (doubling)', millis, 5000)
+    .option(
+      '--register-backoff-ms <ms>',
+      'first registration retry waits up to this (doubling)',
+      millis,
+      5000,
+    )
     .option('--register-backoff-max-ms <ms>', 'the longest registration backoff', millis, 600_000)
     .option(
       '--withdraw-grace-ms <ms>',
@@ -100,14 +113,19 @@ export function addAgentCommand(program: Command): void {
       let agent: Awaited<ReturnType<typeof startAgent>>;
       try {
         if (flags.registerBackoffMaxMs < flags.registerBackoffMs) {
-          throw new AgentStartError('--register-backoff-max-ms is shorter than --register-backoff-ms');
+          throw new AgentStartError(
+            '--register-backoff-max-ms is shorter than --register-backoff-ms',
+          );
         }
         const [host, portText] = [
           flags.http.slice(0, flags.http.lastIndexOf(':')),
           flags.http.slice(flags.http.lastIndexOf(':') + 1),
         ];
         const keyring = flags.keyringFile
-          ? (await readFile(flags.keyringFile, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean)
+          ? (await readFile(flags.keyringFile, 'utf8'))
+              .split('\n')
+              .map((l) => l.trim())
+              .filter(Boolean)
           : undefined;
         agent = await startAgent({
           ip: flags.ip,

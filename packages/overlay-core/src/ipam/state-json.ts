@@ -50,6 +50,8 @@ export interface AgentOverlayJson {
 export interface AgentJson {
   ip: string;
   overlays?: AgentOverlayJson[];
+  /** Served by the agent (`/overlay-agent/overlay`): its registrations so far. */
+  configuration_attempts?: number;
 }
 
 export interface NetworkJson {

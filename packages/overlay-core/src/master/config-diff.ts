@@ -15,6 +15,8 @@ export interface ConfigDiff {
   settings: Partial<Pick<NetworkConfig, 'vtep_mtu' | 'overlay_mtu' | 'vtep_subnet6'>>;
   /** Cluster-wide fields that cannot change while nodes hold addresses of them. */
   fixed: { field: string; log: string; file: string }[];
+  /** Overlays whose `isolated` flag the file changes (applied in place). */
+  isolation: { name: string; isolated: boolean | undefined }[];
 }
 
 const ADDRESSING = ['subnet', 'prefix', 'subnet6', 'prefix6'] as const;
@@ -22,13 +24,23 @@ const ADDRESSING = ['subnet', 'prefix', 'subnet6', 'prefix6'] as const;
 const show = (v: unknown): string => (v === undefined ? '(none)' : String(v));
 
 export function diffConfig(log: NetworkConfig, file: NetworkConfig): ConfigDiff {
-  const diff: ConfigDiff = { add: [], missing: [], changed: [], settings: {}, fixed: [] };
+  const diff: ConfigDiff = {
+    add: [],
+    missing: [],
+    changed: [],
+    settings: {},
+    fixed: [],
+    isolation: [],
+  };
   const inFile = new Map(file.overlays.map((o) => [o.name, o]));
   const inLog = new Map(log.overlays.map((o) => [o.name, o]));
   for (const o of log.overlays) {
     const f = inFile.get(o.name);
     if (!f) diff.missing.push(o.name);
     else if (ADDRESSING.some((k) => o[k] !== f[k])) diff.changed.push(f);
+    else if ((o.isolated ?? true) !== (f.isolated ?? true)) {
+      diff.isolation.push({ name: o.name, isolated: f.isolated });
+    }
   }
   for (const f of file.overlays) if (!inLog.has(f.name)) diff.add.push(f);
   if (log.vtep_subnet !== file.vtep_subnet) {

@@ -219,13 +219,23 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
       applyRemovals ? [...diff.missing, ...diff.changed.map((o) => o.name)] : [],
     );
     const changedByName = new Map(diff.changed.map((o) => [o.name, o]));
+    const isolation = new Map(diff.isolation.map((x) => [x.name, x.isolated]));
     const overlays = [
       ...log.overlays
         .filter((o) => !diff.missing.includes(o.name) || !applyRemovals)
-        .map((o) => (applyRemovals && changedByName.has(o.name) ? changedByName.get(o.name)! : o)),
+        .map((o) => (applyRemovals && changedByName.has(o.name) ? changedByName.get(o.name)! : o))
+        .map((o) => {
+          if (!isolation.has(o.name)) return o;
+          const { isolated: _old, ...rest } = o;
+          const isolated = isolation.get(o.name);
+          return isolated === undefined ? rest : { ...rest, isolated };
+        }),
       ...diff.add,
     ];
-    const updated = Object.keys(diff.settings);
+    const updated = [
+      ...Object.keys(diff.settings),
+      ...diff.isolation.map((x) => `overlays.${x.name}.isolated`),
+    ];
     if (drop.size === 0 && diff.add.length === 0 && updated.length === 0) {
       return { ok: true, op: 'ensure-config', initialized: false, added: [], removed: [], updated };
     }
