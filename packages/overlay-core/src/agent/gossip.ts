@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createSwim, JoinError, type StoreEvent, type Swim } from '@vnet/swim';
 import type { Logger } from 'pino';
+import { parseWithPrefix } from '../dataplane/text.js';
 import { parseAddress, parseCidr } from '../net/cidr.js';
 
 /** What every node publishes about itself. */
@@ -27,10 +28,17 @@ export function parseRecord(v: unknown): VtepRecord | undefined {
   const r = v as Record<string, unknown>;
   const ip4 = (x: unknown) => typeof x === 'string' && parseAddress(x, 4) !== undefined;
   const cidr = (x: unknown, fam: 4 | 6) => typeof x === 'string' && parseCidr(x, fam).ok;
-  if (!ip4(r.underlay) || !cidr(r.vtepIp, 4) || typeof r.mac !== 'string' || !MAC.test(r.mac)) {
+  const withPrefix = (x: unknown, fam: 4 | 6) =>
+    typeof x === 'string' && parseWithPrefix(x)?.family === fam;
+  if (
+    !ip4(r.underlay) ||
+    !withPrefix(r.vtepIp, 4) ||
+    typeof r.mac !== 'string' ||
+    !MAC.test(r.mac)
+  ) {
     return undefined;
   }
-  if (r.vtepIp6 !== undefined && !cidr(r.vtepIp6, 6)) return undefined;
+  if (r.vtepIp6 !== undefined && !withPrefix(r.vtepIp6, 6)) return undefined;
   if (typeof r.blocks !== 'object' || r.blocks === null) return undefined;
   const blocks: VtepRecord['blocks'] = {};
   for (const [name, b] of Object.entries(r.blocks as Record<string, unknown>)) {

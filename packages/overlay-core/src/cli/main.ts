@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `vnet` command line.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { addAgentCommand } from './agent.js';
 import { configCheck, EXIT_INVALID } from './config-check.js';
 import { addMasterCommand } from './master.js';
 import { ApiError, addOperatorCommands } from './operator.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
       process.exitCode = out.code;
     });
   addMasterCommand(program);
+  addAgentCommand(program);
   addOperatorCommands(program);
   return program;
 }
