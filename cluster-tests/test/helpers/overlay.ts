@@ -126,3 +126,34 @@ export async function addContainer(
   const address = await containerAddress(agent, overlay, n);
   return host.addContainer(name, { bridge: `m-${overlay}`, address });
 }
+
+/** `address` + n, for an IPv6 address (no zone) in any text form. */
+function addIpv6(address: string, n: number): string {
+  const [head, tail = ''] = address.split('::');
+  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => Number.parseInt(g, 16)));
+  const h = groups(head!);
+  const t = groups(tail);
+  const all = address.includes('::')
+    ? [...h, ...new Array(8 - h.length - t.length).fill(0), ...t]
+    : h;
+  let value = all.reduce((v, g) => (v << 16n) | BigInt(g), 0n) + BigInt(n);
+  const out: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    out.unshift((value & 0xffffn).toString(16));
+    value >>= 16n;
+  }
+  return out.join(':');
+}
+
+/** The n-th IPv6 container address of a node's Mesos half of an overlay, with the half's length. */
+export async function containerAddress6(
+  agent: VnetDaemon,
+  overlay: string,
+  n = 2,
+): Promise<string> {
+  const info = await agentInfo(agent);
+  const half = info.overlays?.find((x) => x.info.name === overlay)?.mesos_bridge?.ip6;
+  if (!half) throw new Error(`${agent.host.name} has no IPv6 Mesos half of ${overlay}`);
+  const [net, len] = half.split('/');
+  return `${addIpv6(net!, n)}/${len}`;
+}
