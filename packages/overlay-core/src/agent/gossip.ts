@@ -178,6 +178,7 @@ export class Gossip extends EventEmitter<GossipEvents> {
     if (text === this.published) return;
     this.published = text;
     this.swim.store.put(`${RECORD_PREFIX}${this.opts.ip}`, record, { bound: true });
+    this.opts.log.info({ record }, "published this node's VTEP record");
   }
 
   get members(): number {

@@ -1,0 +1,331 @@
+// The cluster bench (`npm run bench` in cluster-tests/), in network namespaces on this machine:
+//
+// 1. Convergence: with 20 agents up (one on the master, without bridges), start one more; the time
+//    until every other node holds its neighbour, FDB entry and route (from `ip -ts monitor` in
+//    each node), from the moment the new node published its record and from its process start;
+//    then the same for the withdrawal after a SIGKILL. Repeated; p50/p90/p99 over nodes x repeats,
+//    against DC/OS's published target (90 % of nodes within 1.5 s).
+// 2. Data plane: iperf3 TCP between containers on two nodes over the overlay vnet programmed,
+//    and over the same topology built by hand with iproute2 (the anchor), alternating runs.
+//
+// Last line: the DESIGN.md JSON of the data plane (`dataplane-...`), after the convergence one.
+//
+// Env: BENCH_AGENTS (20), BENCH_REPEATS (5), BENCH_IPERF_RUNS (3), BENCH_IPERF_SECONDS (5),
+// BENCH_GRACE_MS (1000), BENCH_PARTS (convergence,dataplane).
+import {
+  Cluster,
+  type Container,
+  type Host,
+  type NsProcess,
+  type VnetDaemon,
+  waitFor,
+} from '../src/index.js';
+
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 20);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+const IPERF_RUNS = Number(process.env.BENCH_IPERF_RUNS ?? 3);
+const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 5);
+const GRACE_MS = Number(process.env.BENCH_GRACE_MS ?? 1000);
+const PARTS = (process.env.BENCH_PARTS ?? 'convergence,dataplane').split(',');
+
+const CONFIG = `
+vtep_subnet: 44.128.0.0/20
+vtep_mac_oui: 70:B3:D5:00:00:00
+overlays:
+  - name: dcos
+    subnet: 9.0.0.0/8
+    prefix: 24
+`;
+
+interface AgentView {
+  overlays?: {
+    subnet?: string;
+    mesos_bridge?: { ip?: string };
+    backend: { vxlan: { vtep_ip: string; vtep_mac: string } };
+  }[];
+}
+
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+const median = (xs: number[]) => percentile(xs, 50);
+
+async function startMasterAndAgents(cluster: Cluster, agentHosts: Host[], args: string[]) {
+  const masterHost = cluster.hosts[0]!;
+  const config = cluster.file('config.yaml', CONFIG);
+  const master = cluster.startMaster(masterHost, {
+    config,
+    args: ['--log-level', 'warn'],
+  });
+  await master.ready({ timeoutMs: 60_000 });
+  const agents = [
+    cluster.startAgent(masterHost, { masters: [masterHost], noBridges: true, args }),
+    ...agentHosts.map((h) => cluster.startAgent(h, { masters: [masterHost], args })),
+  ];
+  await Promise.all(agents.map((a) => a.ready({ timeoutMs: 120_000 })));
+  return { master, masterHost, agents };
+}
+
+async function view(agent: VnetDaemon): Promise<AgentView> {
+  return (await agent.http('/overlay-agent/overlay')).json<AgentView>();
+}
+
+/** `ip -ts monitor route neigh` in a host: every route, neighbour and FDB change, timestamped. */
+function monitor(h: Host): NsProcess {
+  return h.spawn(['ip', '-ts', 'monitor', 'route', 'neigh'], {
+    name: 'ip-monitor',
+    env: { ...process.env, TZ: 'UTC' },
+  });
+}
+
+/** When (epoch ms) each wanted line first appeared in a monitor's output, after `since`. */
+function seenAt(mon: NsProcess, patterns: RegExp[], since: number): number | undefined {
+  let last = 0;
+  for (const re of patterns) {
+    let found: number | undefined;
+    for (const line of mon.log().split('\n')) {
+      const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\] (.*)$/.exec(line);
+      if (!m || !re.test(m[2]!)) continue;
+      const at = Date.parse(`${m[1]!.slice(0, 23)}Z`);
+      if (at >= since) {
+        found = at;
+        break;
+      }
+    }
+    if (found === undefined) return undefined;
+    last = Math.max(last, found);
+  }
+  return last;
+}
+
+const esc = (s: string) => s.replace(/[.]/g, '\\.');
+
+async function convergence(): Promise<Record<string, number>> {
+  const cluster = await Cluster.create({ hosts: AGENTS + 1, outside: false });
+  try {
+    const hosts = cluster.hosts;
+    const others = hosts.slice(1, AGENTS);
+    const newcomer = hosts[AGENTS]!;
+    const args = ['--withdraw-grace-ms', String(GRACE_MS), '--log-level', 'info'];
+    const t0 = performance.now();
+    const { masterHost } = await startMasterAndAgents(cluster, others, args);
+    console.log(
+      `convergence: ${AGENTS} agents up in ${fmt(performance.now() - t0)}; starting one more, ${REPEATS} times`,
+    );
+    const watched = [masterHost, ...others];
+    const monitors = watched.map(monitor);
+    await new Promise((r) => setTimeout(r, 500));
+    const joinFromRecord: number[] = [];
+    const joinFromStart: number[] = [];
+    const leave: number[] = [];
+    let agent: VnetDaemon | undefined;
+    for (let rep = 0; rep < REPEATS; rep++) {
+      const spawnedAt = Date.now();
+      if (!agent) agent = cluster.startAgent(newcomer, { masters: [masterHost], args });
+      else await agent.process.restart();
+      await agent.ready({ timeoutMs: 60_000 });
+      const v = await view(agent);
+      const o = v.overlays![0]!;
+      const vtep = o.backend.vxlan.vtep_ip.split('/')[0]!;
+      const mac = o.backend.vxlan.vtep_mac;
+      const patterns = [
+        new RegExp(`^${esc(vtep)} dev vtep1024 lladdr ${mac} PERMANENT`),
+        new RegExp(`^${esc(newcomer.ip)} dev vtep1024 lladdr ${mac}`),
+        new RegExp(`^${esc(o.subnet!)} nhid`),
+      ];
+      const published = await waitFor(
+        'the newcomer to publish its record',
+        () => {
+          const line = agent!.process
+            .log()
+            .split('\n')
+            .filter((l) => l.includes("published this node's VTEP record"))
+            .at(-1);
+          return line ? (JSON.parse(line) as { time: number }).time : undefined;
+        },
+        (t) => t !== undefined && t >= spawnedAt,
+        { timeoutMs: 30_000 },
+      );
+      const times = await waitFor(
+        'every node to hold the newcomer',
+        () => monitors.map((m) => seenAt(m, patterns, spawnedAt)),
+        (ts) => ts.every((x) => x !== undefined),
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      for (const t of times) {
+        joinFromRecord.push(t! - published!);
+        joinFromStart.push(t! - spawnedAt);
+      }
+      const killedAt = Date.now();
+      agent.kill('SIGKILL');
+      await agent.process.waitExit(5000);
+      const gone = patterns.map((p) => new RegExp(`^Deleted ${p.source.slice(1)}`));
+      const deleted = await waitFor(
+        'every node to withdraw the newcomer',
+        () => monitors.map((m) => seenAt(m, gone, killedAt)),
+        (ts) => ts.every((x) => x !== undefined),
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      for (const t of deleted) leave.push(t! - killedAt);
+      console.log(
+        `  repeat ${rep + 1}: join p50 ${fmt(median(times.map((t) => t! - published!)))} from the record, withdrawal p50 ${fmt(median(deleted.map((t) => t! - killedAt)))}`,
+      );
+    }
+    const within = joinFromRecord.filter((x) => x <= 1500).length / joinFromRecord.length;
+    const row = (name: string, xs: number[]) =>
+      console.log(
+        `${name.padEnd(44)} p50 ${fmt(percentile(xs, 50))}  p90 ${fmt(percentile(xs, 90))}  p99 ${fmt(percentile(xs, 99))}  max ${fmt(Math.max(...xs))}  (${xs.length} samples)`,
+      );
+    row('join, from the record being published', joinFromRecord);
+    row('join, from the agent process starting', joinFromStart);
+    row(`withdrawal after SIGKILL (grace ${GRACE_MS} ms)`, leave);
+    console.log(
+      `DC/OS's target: 90 % of nodes within 1.5 s; here ${(within * 100).toFixed(0)} % within 1.5 s of the record (p90 ${fmt(percentile(joinFromRecord, 90))})`,
+    );
+    return {
+      joinP50: percentile(joinFromRecord, 50),
+      joinP99: percentile(joinFromRecord, 99),
+      joinFromStartP99: percentile(joinFromStart, 99),
+      leaveP50: percentile(leave, 50),
+      leaveP99: percentile(leave, 99),
+    };
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+/** iperf3 TCP from `from` to `to` (server started in `to` for one test); bits/s received. */
+async function iperf(from: Container, to: Container): Promise<number> {
+  const server = to.spawn(['iperf3', '-s', '-1', '-p', '5201'], { name: 'iperf3-server' });
+  await server.waitForLog(/Server listening/, { timeoutMs: 10_000 });
+  const r = await from.execOk(
+    ['iperf3', '-c', to.ip!, '-p', '5201', '-t', String(IPERF_SECONDS), '-J'],
+    {
+      timeoutMs: (IPERF_SECONDS + 20) * 1000,
+    },
+  );
+  await server.waitExit(10_000);
+  const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
+  return j.end.sum_received.bits_per_second;
+}
+
+/** Two hosts wired by hand as vnet would: vtep1024, a bridge, a route, ARP and FDB entry each. */
+async function handBuilt(): Promise<{ cluster: Cluster; a: Container; b: Container }> {
+  const cluster = await Cluster.create({ hosts: 2, outside: false });
+  const hs = cluster.hosts;
+  const mac = (i: number) => `70:b3:d5:80:00:0${i}`;
+  for (const [i, h] of hs.entries()) {
+    const n = i + 1;
+    const lines = [
+      `link add vtep1024 type vxlan id 1024 dstport 64000 local ${h.ip} dev eth0 nolearning`,
+      `link set vtep1024 address ${mac(n)} mtu 1450 up`,
+      `addr add 44.128.0.${n}/20 dev vtep1024`,
+      'link add m-dcos type bridge',
+      'link set m-dcos mtu 1420 up',
+      `addr add 9.0.${n}.1/25 dev m-dcos`,
+    ];
+    for (const [j, peer] of hs.entries()) {
+      if (peer === h) continue;
+      const m = j + 1;
+      lines.push(
+        `neigh replace 44.128.0.${m} lladdr ${mac(m)} dev vtep1024 nud permanent`,
+        `route replace 9.0.${m}.0/24 via 44.128.0.${m} dev vtep1024 onlink`,
+      );
+    }
+    await h.ipBatch(lines);
+    await h.sysctl('net.ipv4.ip_forward', '1');
+    for (const [j, peer] of hs.entries()) {
+      if (peer !== h) {
+        await h.execOk([
+          'bridge',
+          'fdb',
+          'replace',
+          mac(j + 1),
+          'dev',
+          'vtep1024',
+          'dst',
+          peer.ip,
+          'self',
+          'permanent',
+        ]);
+      }
+    }
+  }
+  const a = await hs[0]!.addContainer('a', { address: '9.0.1.2/25' });
+  const b = await hs[1]!.addContainer('b', { address: '9.0.2.2/25' });
+  return { cluster, a, b };
+}
+
+async function dataplane(): Promise<{ ours: number; anchor: number }> {
+  const ours = await Cluster.create({ hosts: 3, outside: false });
+  let hand: Awaited<ReturnType<typeof handBuilt>> | undefined;
+  try {
+    const agentHosts = ours.hosts.slice(1);
+    const { agents } = await startMasterAndAgents(ours, agentHosts, ['--log-level', 'warn']);
+    const containers: Container[] = [];
+    for (const [i, h] of agentHosts.entries()) {
+      const half = (await view(agents[i + 1]!)).overlays![0]!.mesos_bridge!.ip!;
+      const base = half.split('/')[0]!.split('.').map(Number);
+      base[3]! += 2;
+      containers.push(await h.addContainer(`c${i}`, { address: `${base.join('.')}/25` }));
+    }
+    hand = await handBuilt();
+    const r = await containers[0]!.ping(containers[1]!.ip!, { count: 2 });
+    const r2 = await hand.a.ping(hand.b.ip!, { count: 2 });
+    if (r.received !== 2 || r2.received !== 2)
+      throw new Error('the two overlays do not carry traffic');
+    const oursRuns: number[] = [];
+    const anchorRuns: number[] = [];
+    await iperf(containers[0]!, containers[1]!); // warm-up (ARP, conntrack, caches)
+    await iperf(hand.a, hand.b);
+    for (let i = 0; i < IPERF_RUNS; i++) {
+      oursRuns.push(await iperf(containers[0]!, containers[1]!));
+      anchorRuns.push(await iperf(hand.a, hand.b));
+    }
+    const gbit = (x: number) => `${(x / 1e9).toFixed(2)} Gbit/s`;
+    console.log(`data plane: iperf3 TCP, ${IPERF_SECONDS} s x ${IPERF_RUNS} alternating runs`);
+    console.log(
+      `  vnet-programmed overlay:   ${oursRuns.map(gbit).join(', ')}  median ${gbit(median(oursRuns))}`,
+    );
+    console.log(
+      `  hand-built VXLAN (iproute2): ${anchorRuns.map(gbit).join(', ')}  median ${gbit(median(anchorRuns))}`,
+    );
+    return { ours: median(oursRuns), anchor: median(anchorRuns) };
+  } finally {
+    await ours.destroy();
+    await hand?.cluster.destroy();
+  }
+}
+
+let conv: Record<string, number> | undefined;
+if (PARTS.includes('convergence')) conv = await convergence();
+let dp: { ours: number; anchor: number } | undefined;
+if (PARTS.includes('dataplane')) dp = await dataplane();
+if (conv) {
+  console.log(
+    JSON.stringify({
+      bench: `convergence-join-${AGENTS}-agents-p99`,
+      unit: 's',
+      ours: Number((conv.joinP99! / 1000).toFixed(3)),
+      anchor: 'dcos-target-90pct-within-1.5s',
+      anchor_value: 1.5,
+      ratio: Number((conv.joinP99! / 1500).toFixed(3)),
+      higher_is_better: false,
+    }),
+  );
+}
+if (dp) {
+  console.log(
+    JSON.stringify({
+      bench: 'dataplane-iperf3-tcp-two-nodes',
+      unit: 'bits/s',
+      ours: Math.round(dp.ours),
+      anchor: 'hand-built-vxlan-iproute2',
+      anchor_value: Math.round(dp.anchor),
+      ratio: Number((dp.ours / dp.anchor).toFixed(3)),
+      higher_is_better: true,
+    }),
+  );
+}
