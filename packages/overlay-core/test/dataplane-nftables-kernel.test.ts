@@ -82,13 +82,22 @@ t.test(
         .filter((o) => o.chain)
         .map((o) => [o.chain!.name, o.chain!.type, o.chain!.hook, o.chain!.prio, o.chain!.policy]),
       [
+        ['prerouting', 'filter', 'prerouting', -300, 'accept'],
         ['postrouting', 'nat', 'postrouting', 100, 'accept'],
         ['forward', 'filter', 'forward', 0, 'accept'],
       ],
     );
     t.same(comments(objs), [
+      'prerouting: within dcos',
+      'prerouting: within blue',
+      'prerouting: within red',
+      'prerouting: overlay to overlay',
+      'prerouting: within dcos',
       'postrouting: overlays to the outside',
       'postrouting: overlays to the outside',
+      'forward: within dcos',
+      'forward: within blue',
+      'forward: within red',
       'forward: isolate dcos',
       'forward: isolate red',
     ]);
@@ -103,11 +112,15 @@ t.test(
 
     // The same file again, then a smaller one: each replaces the table whole.
     apply(three, 'again.nft');
-    t.equal(list().filter((o) => o.rule).length, 4, 'no rule doubled by a second run');
+    t.equal(list().filter((o) => o.rule).length, 12, 'no rule doubled by a second run');
     apply(three.slice(0, 2), 'replace.nft');
     objs = list();
     t.same(sets(objs), { overlays4: ['9.0.0.0/8', '10.1.0.0/16'], overlays6: ['fd01:b::/64'] });
     t.same(comments(objs), [
+      'prerouting: within dcos',
+      'prerouting: within blue',
+      'prerouting: overlay to overlay',
+      'prerouting: within dcos',
       'postrouting: overlays to the outside',
       'postrouting: overlays to the outside',
     ]);

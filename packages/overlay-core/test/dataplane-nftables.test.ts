@@ -20,6 +20,10 @@ t.test('one overlay: NAT to the outside, nothing to isolate', async (t) => {
       '    flags interval',
       '    elements = { 9.0.0.0/8 }',
       '  }',
+      '  chain prerouting {',
+      '    type filter hook prerouting priority raw; policy accept;',
+      '    ip saddr 9.0.0.0/8 ip daddr 9.0.0.0/8 notrack accept comment "within dcos"',
+      '  }',
       '  chain postrouting {',
       '    type nat hook postrouting priority srcnat; policy accept;',
       '    ip saddr @overlays4 ip daddr != @overlays4 oifname != "vtep1024" masquerade comment "overlays to the outside"',
@@ -44,12 +48,24 @@ t.test('isolation: dropped only between two isolated overlays', async (t) => {
   t.same(
     lines.filter((l) => l.includes(' drop ')),
     [
-      'ip saddr 9.0.0.0/8 ip daddr != 9.0.0.0/8 ip daddr @isolated4 counter drop comment "isolate dcos"',
-      'ip saddr 10.2.0.0/16 ip daddr != 10.2.0.0/16 ip daddr @isolated4 counter drop comment "isolate red"',
-      'ip6 saddr fd01:b::/64 ip6 daddr != fd01:b::/64 ip6 daddr @isolated6 counter drop comment "isolate dcos"',
-      'ip6 saddr fd01:c::/64 ip6 daddr != fd01:c::/64 ip6 daddr @isolated6 counter drop comment "isolate v6"',
+      'ip saddr 9.0.0.0/8 ip daddr @isolated4 counter drop comment "isolate dcos"',
+      'ip saddr 10.2.0.0/16 ip daddr @isolated4 counter drop comment "isolate red"',
+      'ip6 saddr fd01:b::/64 ip6 daddr @isolated6 counter drop comment "isolate dcos"',
+      'ip6 saddr fd01:c::/64 ip6 daddr @isolated6 counter drop comment "isolate v6"',
     ],
-    'within an overlay never; blue (not isolated) neither way; the disabled overlay is left out',
+    'blue (not isolated) neither way; the disabled overlay is left out',
+  );
+  t.same(
+    lines.filter((l) => l.startsWith('ip saddr') && l.endsWith('accept comment "within dcos"')),
+    [
+      'ip saddr 9.0.0.0/8 ip daddr 9.0.0.0/8 notrack accept comment "within dcos"',
+      'ip saddr 9.0.0.0/8 ip daddr 9.0.0.0/8 accept comment "within dcos"',
+    ],
+    'within an overlay: not tracked, and accepted before any isolation rule',
+  );
+  t.ok(
+    lines.includes('ip saddr @overlays4 ip daddr @overlays4 notrack comment "overlay to overlay"'),
+    'between overlays: not tracked either (never NATed)',
   );
   t.equal(lines.filter((l) => l.includes('masquerade')).length, 2, 'one NAT rule per family');
   t.notMatch(text, /10\.3\.0\.0/);

