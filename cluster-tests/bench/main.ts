@@ -162,7 +162,12 @@ async function convergence(): Promise<Record<string, number>> {
       const killedAt = Date.now();
       agent.kill('SIGKILL');
       await agent.process.waitExit(5000);
-      const gone = patterns.map((p) => new RegExp(`^Deleted ${p.source.slice(1)}`));
+      // A deleted permanent neighbour is announced without its link-layer address.
+      const gone = [
+        new RegExp(`^Deleted ${esc(vtep)} dev vtep1024`),
+        new RegExp(`^Deleted ${esc(newcomer.ip)} dev vtep1024 lladdr ${mac}`),
+        new RegExp(`^Deleted ${esc(o.subnet!)} nhid`),
+      ];
       const deleted = await waitFor(
         'every node to withdraw the newcomer',
         () => monitors.map((m) => seenAt(m, gone, killedAt)),
