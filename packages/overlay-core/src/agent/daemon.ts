@@ -121,12 +121,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       allocation = a;
       fromMaster = true;
       lastVtep = a.agent.overlays?.[0]?.backend.vxlan ?? lastVtep;
-      metrics.registrations.inc({ result: 'ok' });
       saveAllocation(opts.dataDir, a).catch((e) =>
         log.error({ err: e }, 'could not save the allocation'),
       );
       update('allocation');
     });
+    registration.on('registered', () => metrics.registrations.inc({ result: 'ok' }));
     registration.on('retry', () => metrics.registrations.inc({ result: 'failed' }));
     let rejected = 0;
     gossip.on('change', () => {

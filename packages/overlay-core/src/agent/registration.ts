@@ -19,6 +19,8 @@ export interface Allocation {
 
 export interface RegistrationEvents {
   allocation: [Allocation];
+  /** A registration succeeded (the allocation stream opens next). */
+  registered: [];
   /** A failed attempt (the loop goes on after its backoff). */
   retry: [{ error: Error; waitMs: number }];
 }
@@ -69,6 +71,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     }
     this.attempts++;
     this.registered = true;
+    this.emit('registered');
     this.log.info({ master: this.client.master }, 'registered');
     this.openStream();
   }
