@@ -216,3 +216,62 @@ t.test(
     t.pass('bridge, routes and NAT entries of the removed overlay are gone on every node');
   },
 );
+
+t.test(
+  'an overlay disabled at runtime leaves every node; enabled, it is back with the same blocks',
+  async (t) => {
+    const m = oc.masters[0]!;
+    const blockOf = async (h: Host) =>
+      (await agentInfo(oc.agents.get(h.name)!)).overlays?.find((o) => o.info.name === 'blue')
+        ?.subnet;
+    const before = await Promise.all(oc.agentHosts.map(blockOf));
+    t.equal(
+      (await m.http('/overlay-master/overlays/blue/disable', { method: 'POST' })).status,
+      200,
+    );
+    for (const h of oc.agentHosts) {
+      await waitFor(
+        `m-blue to leave ${h.name}`,
+        () => h.link('m-blue'),
+        (l) => l === undefined,
+        {
+          timeoutMs: 15_000,
+        },
+      );
+    }
+    t.pass('disabled: no node serves it any more');
+    t.equal((await m.http('/overlay-master/overlays/blue/enable', { method: 'POST' })).status, 200);
+    for (const h of oc.agentHosts) await h.waitLink('m-blue', { timeoutMs: 15_000 });
+    t.same(
+      await Promise.all(oc.agentHosts.map(blockOf)),
+      before,
+      'enabled: the same blocks as before',
+    );
+  },
+);
+
+t.test('a live node deleted by an operator registers again and stays on the overlay', async (t) => {
+  const m = oc.masters[0]!;
+  const r = await m.http('/overlay-master/agents/delete', {
+    method: 'POST',
+    body: JSON.stringify({ agents: [h4.ip] }),
+  });
+  t.equal(r.status, 200);
+  const back = await waitFor(
+    `${h4.name} to register again`,
+    async () =>
+      (await m.http('/overlay-master/state'))
+        .json<{ agents: { ip: string; overlays: { subnet?: string }[] }[] }>()
+        .agents.find((a) => a.ip === h4.ip),
+    (a) => a !== undefined,
+    { timeoutMs: 20_000 },
+  );
+  const block = back!.overlays[0]!.subnet!;
+  await waitFor(
+    `the other nodes to route ${block} to ${h4.name}`,
+    () => h2.exec(['ip', 'route', 'show', block]),
+    (x) => x.stdout.includes('nhid'),
+    { timeoutMs: 15_000 },
+  );
+  t.pass(`${h4.name} is back with ${block}, routed by the others`);
+});
