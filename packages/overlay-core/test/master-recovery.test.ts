@@ -5,19 +5,11 @@ import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { MasterClient } from '../src/api/client.js';
+import { DCOS_CONFIG_YAML } from './helpers/configs.js';
 import { api, MasterCluster } from './helpers/masters.js';
 
-const CONFIG = `
-vtep_subnet: 44.128.0.0/20
-vtep_mac_oui: 70:B3:D5:00:00:00
-overlays:
-  - name: dcos
-    subnet: 9.0.0.0/8
-    prefix: 24
-`;
-
 t.test('damaged store: refused with the way out, then --rejoin', async (t) => {
-  const cluster = await MasterCluster.create({ n: 3, config: CONFIG });
+  const cluster = await MasterCluster.create({ n: 3, config: DCOS_CONFIG_YAML });
   t.teardown(() => cluster.destroy());
   await cluster.startAll();
   const leader = await cluster.leader();

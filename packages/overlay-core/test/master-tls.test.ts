@@ -7,16 +7,8 @@ import * as grpc from '@grpc/grpc-js';
 import { makePki } from '@vnet/raft/testing/pki';
 import t from 'tap';
 import { MasterCallError, MasterClient } from '../src/api/client.js';
+import { DCOS_CONFIG_YAML } from './helpers/configs.js';
 import { api, MasterCluster } from './helpers/masters.js';
-
-const CONFIG = `
-vtep_subnet: 44.128.0.0/20
-vtep_mac_oui: 70:B3:D5:00:00:00
-overlays:
-  - name: dcos
-    subnet: 9.0.0.0/8
-    prefix: 24
-`;
 
 t.test('mutual TLS between nodes and masters, and among masters', async (t) => {
   const pki = mkdtempSync(join(tmpdir(), 'vnet-pki-'));
@@ -31,7 +23,7 @@ t.test('mutual TLS between nodes and masters, and among masters', async (t) => {
 
   const cluster = await MasterCluster.create({
     n: 3,
-    config: CONFIG,
+    config: DCOS_CONFIG_YAML,
     extraArgs: ['--tls-dir', tlsDir],
   });
   t.teardown(() => cluster.destroy());

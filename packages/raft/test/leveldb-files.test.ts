@@ -23,7 +23,9 @@ import { EntryType } from '../src/core/types.js';
 import { CorruptStoreError } from '../src/errors.js';
 import { crc32c, maskCrc, unmaskCrc } from '../src/storage/crc32c.js';
 import { LevelStorage } from '../src/storage/level.js';
-import { scanLog, verifyStoreFiles, verifyTable } from '../src/storage/leveldb-files.js';
+import { verifyStoreFiles } from '../src/storage/leveldb-files.js';
+import { scanLog } from '../src/storage/leveldb-log.js';
+import { verifyTable } from '../src/storage/leveldb-table.js';
 import { SnappyError, snappyDecompress } from '../src/storage/snappy.js';
 
 async function tempDir(t: Test): Promise<string> {

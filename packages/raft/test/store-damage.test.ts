@@ -13,13 +13,10 @@ import { EntryType } from '../src/core/types.js';
 import { CorruptStoreError } from '../src/errors.js';
 import { crc32c, maskCrc } from '../src/storage/crc32c.js';
 import { LevelStorage } from '../src/storage/level.js';
-import {
-  LOG_BLOCK,
-  LOG_HEADER,
-  scanLog,
-  verifyStoreFiles,
-  verifyTable,
-} from '../src/storage/leveldb-files.js';
+import { verifyStoreFiles } from '../src/storage/leveldb-files.js';
+import { LOG_BLOCK, LOG_HEADER } from '../src/storage/leveldb-format.js';
+import { scanLog } from '../src/storage/leveldb-log.js';
+import { verifyTable } from '../src/storage/leveldb-table.js';
 import type { RaftStorage } from '../src/storage/storage.js';
 import type { Member } from './helpers/cluster.js';
 import { TestCluster } from './helpers/cluster.js';

@@ -14,12 +14,10 @@ import type { Entry } from '../src/core/types.js';
 import { EntryType } from '../src/core/types.js';
 import { CorruptStoreError } from '../src/errors.js';
 import { LevelStorage } from '../src/storage/level.js';
-import {
-  LOG_HEADER,
-  scanLog,
-  verifyStoreFiles,
-  verifyTable,
-} from '../src/storage/leveldb-files.js';
+import { verifyStoreFiles } from '../src/storage/leveldb-files.js';
+import { LOG_HEADER } from '../src/storage/leveldb-format.js';
+import { scanLog } from '../src/storage/leveldb-log.js';
+import { verifyTable } from '../src/storage/leveldb-table.js';
 
 // Compressible data for the first 400 entries (so the table has Snappy-compressed data and index
 // blocks), random bytes for the rest.

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `vnet` command line.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addAgentCommand } from './agent.js';
 import { configCheck, EXIT_INVALID } from './config-check.js';
@@ -13,8 +14,10 @@ function positiveInt(value: string): number {
 }
 
 export function buildProgram(): Command {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
   const program = new Command('vnet')
     .description('IP-per-container overlay networks for clusters')
+    .version(pkg.version as string)
     .exitOverride()
     .showHelpAfterError();
 

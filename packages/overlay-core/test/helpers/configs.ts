@@ -29,3 +29,13 @@ export function testSeed(): number {
   const env = process.env['VNET_SEED'];
   return env ? Number(env) : Math.floor(Math.random() * 2 ** 31);
 }
+
+/** dcosDefault() as a config file's text, for the tests that start real masters. */
+export const DCOS_CONFIG_YAML = `
+vtep_subnet: 44.128.0.0/20
+vtep_mac_oui: 70:B3:D5:00:00:00
+overlays:
+  - name: dcos
+    subnet: 9.0.0.0/8
+    prefix: 24
+`;
