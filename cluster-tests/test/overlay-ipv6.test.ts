@@ -1,6 +1,8 @@
 // A dual-stack overlay (DC/OS managed IPv6 for Docker only): each node gets an IPv6 VTEP address
 // and a v6 block, every other node a neighbour for its v6 VTEP and routes to its v6 blocks; and
-// containers ping each other across nodes over IPv6.
+// containers ping each other across nodes over IPv6. This cluster also runs with a bearer token
+// (masters and agents) and an encrypted gossip group (--keyring-file).
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { Cluster, type Host, waitFor } from '../src/index.js';
 import { agentInfo, containerAddress, containerAddress6, startOverlay } from './helpers/overlay.js';
@@ -19,7 +21,15 @@ overlays:
 
 t.test('containers ping each other across nodes over IPv6', async (t) => {
   const cluster = await Cluster.create({ hosts: 3, t });
-  const oc = await startOverlay(cluster, { masters: 1, agents: 2, config: CONFIG });
+  const token = cluster.file('token', 'cluster-secret\n');
+  const keyring = cluster.file('keyring', `${randomBytes(32).toString('base64')}\n`);
+  const oc = await startOverlay(cluster, {
+    masters: 1,
+    agents: 2,
+    config: CONFIG,
+    masterArgs: ['--token-file', token],
+    agentArgs: ['--token-file', token, '--keyring-file', keyring],
+  });
   const [h2, h3] = oc.agentHosts as [Host, Host];
   const containers = await Promise.all(
     [h2, h3].map(async (h) => {
@@ -56,4 +66,10 @@ t.test('containers ping each other across nodes over IPv6', async (t) => {
   t.equal(r.received, 3, r.output);
   const r4 = await a.ping(b.ip!, { count: 2, waitS: 2 });
   t.equal(r4.received, 2, 'IPv4 on the same overlay still works');
+  const plain = await h2.exec(['ss', '-uan', 'sport', '= :7946']);
+  t.match(
+    plain.stdout,
+    /7946/,
+    'the gossip group runs (encrypted; the agents would not hear each other otherwise)',
+  );
 });
