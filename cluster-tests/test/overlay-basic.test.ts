@@ -205,8 +205,7 @@ t.test(
         `red to be gone from ${h.name}`,
         async () => ({
           bridge: await h.link('m-red'),
-          routes: (await h.exec(['ip', 'route', 'show', '10.77.0.0/16', 'root', '10.77.0.0/16']))
-            .stdout,
+          routes: (await h.exec(['ip', 'route', 'show', 'root', '10.77.0.0/16'])).stdout,
           nft: (await h.exec(['nft', 'list', 'table', 'inet', 'vnet'])).stdout,
         }),
         (s) => s.bridge === undefined && s.routes.trim() === '' && !s.nft.includes('10.77.'),
@@ -274,4 +273,25 @@ t.test('a live node deleted by an operator registers again and stays on the over
     { timeoutMs: 15_000 },
   );
   t.pass(`${h4.name} is back with ${block}, routed by the others`);
+});
+
+t.test('with every master down, a restarted agent keeps its node on the overlay', async (t) => {
+  const m = oc.masters[0]!;
+  const agent3 = oc.agents.get(h3.name)!;
+  await m.stop();
+  await agent3.restart();
+  // Not ready (it cannot register), but it publishes its saved allocation to the others.
+  await new Promise((r) => setTimeout(r, 6000)); // longer than grace (3 s) + detection
+  const block3 = (await h2.exec(['ip', 'route', 'show', 'root', '9.0.0.0/8'])).stdout;
+  t.match(
+    block3,
+    new RegExp(`^${c3.ip!.split('.').slice(0, 3).join('\\.')}\\.0/24 nhid`, 'm'),
+    block3,
+  );
+  const r = await c2.ping(c3.ip!, { count: 3, waitS: 2 });
+  t.equal(r.received, 3, 'traffic to the restarted node flows without any master');
+  await m.restart();
+  await m.ready({ timeoutMs: 60_000 });
+  await agent3.ready({ timeoutMs: 30_000 });
+  t.pass('the agent registers once a master is back');
 });

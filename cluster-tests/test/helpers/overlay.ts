@@ -2,7 +2,13 @@
 // and agents on the other hosts, started through the `vnet` CLI only and waited for through
 // their HTTP APIs; and test containers on the `m-<overlay>` bridges the agents create, with an
 // address from their node's Mesos half.
-import type { Cluster, Container, Host, VnetDaemon } from '../../src/index.js';
+import {
+  type Cluster,
+  type Container,
+  type Host,
+  type VnetDaemon,
+  waitFor,
+} from '../../src/index.js';
 
 /** Fast failure detection and withdrawal for tests; the defaults are for real networks. */
 export const FAST_AGENT_ARGS = [
@@ -85,10 +91,21 @@ export async function startOverlay(
       cluster.startAgent(h, { masters: masterHosts, args: agentArgs }),
     ]),
   );
-  await Promise.all(
-    [...masterAgents, ...agents.values()].map((a) => a.ready({ timeoutMs: 60_000 })),
-  );
+  const all = [...masterAgents, ...agents.values()];
+  await Promise.all(all.map((a) => a.ready({ timeoutMs: 60_000 })));
+  // Ready means registered and programmed; wait until every node also programs all the others.
+  await Promise.all(all.map((a) => waitForPeers(a, all.length - 1)));
   return { cluster, masterHosts, agentHosts, masters, masterAgents, agents };
+}
+
+/** Waits until an agent programs `n` other nodes (its /health `peers`). */
+export async function waitForPeers(agent: VnetDaemon, n: number): Promise<void> {
+  await waitFor(
+    `${agent.host.name} to program ${n} other nodes`,
+    async () => (await agent.http('/health')).json<{ peers: number }>().peers,
+    (p) => p === n,
+    { timeoutMs: 30_000 },
+  );
 }
 
 /** What an agent says it holds (`GET /overlay-agent/overlay`). */

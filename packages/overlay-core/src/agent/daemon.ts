@@ -107,7 +107,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       if (!allocation) return;
       const local = localNode(allocation, underlay, opts.bridges, lastVtep);
       if (!local) return;
-      if (fromMaster) gossip.publish(ownRecord(local));
+      // Published from the saved allocation too: with every master down, a restarted agent must
+      // not let the others withdraw a node whose data plane is intact.
+      gossip.publish(ownRecord(local));
       const inputs: ReconcileInputs = {
         local,
         remotes: gossip.records().map(remoteNode),
@@ -197,6 +199,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           reconciled: reconciler.last?.ok ?? false,
           gossipSynced: gossip.synced,
           gossipMembers: gossip.members,
+          peers: gossip.records().length,
           reconcileRuns: reconciler.runs,
         }),
       }),

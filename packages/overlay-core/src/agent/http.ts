@@ -10,6 +10,8 @@ export interface AgentHealth {
   reconciled: boolean;
   gossipSynced: boolean;
   gossipMembers: number;
+  /** Other nodes whose VTEP records this node programs. */
+  peers: number;
   reconcileRuns: number;
 }
 
