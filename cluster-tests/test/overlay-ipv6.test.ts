@@ -46,8 +46,8 @@ t.test('containers ping each other across nodes over IPv6', async (t) => {
   );
   const [a, b] = containers as [(typeof containers)[0], (typeof containers)[0]];
   const info = await agentInfo(oc.agents.get(h3.name)!);
-  t.match(info.overlays![0]!.backend.vxlan.vtep_ip6, /^fd01:a::\d+\/64$/);
-  t.match(info.overlays![0]!.subnet6, /^fd01:b:0:0:\d+::\/80$/);
+  t.match(info.overlays![0]!.backend.vxlan.vtep_ip6, /^fd01:a::[0-9a-f]{1,4}\/64$/);
+  t.match(info.overlays![0]!.subnet6, /^fd01:b:[0-9a-f:]*\/80$/, 'a /80 of fd01:b::/64');
   // IPv6 neighbour discovery on the fresh bridges takes a moment.
   await waitFor(
     'IPv6 across nodes',
