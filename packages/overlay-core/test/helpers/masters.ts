@@ -10,15 +10,26 @@ import { fileURLToPath } from 'node:url';
 
 export const VNET = fileURLToPath(new URL('../../../bin/vnet.js', import.meta.url));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether a TCP port on 127.0.0.1 can be bound now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+// Ports below Linux's ephemeral range (32768-60999): a port the kernel hands out for bind(0) or
+// an outgoing connection may be taken again before a master binds it late, after catching up.
+let nextPort = 20_000 + ((process.pid * 37) % 12_000);
+
+/** A free TCP port on 127.0.0.1 outside the ephemeral range. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = nextPort;
+    nextPort = nextPort >= 32_000 ? 20_000 : nextPort + 1;
+    if (await bindable(port)) return port;
+  }
 }
 
 export interface MasterProc {
