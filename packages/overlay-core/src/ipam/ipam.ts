@@ -151,6 +151,10 @@ export class Ipam {
     return this.nodeMap.values();
   }
 
+  get nodeCount(): number {
+    return this.nodeMap.size;
+  }
+
   getNode(ip: string): NodeRecord | undefined {
     return this.nodeMap.get(ip);
   }

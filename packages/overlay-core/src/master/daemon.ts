@@ -263,7 +263,7 @@ function conflictsWith(sm: MasterStateMachine, opts: MasterOptions): ConfigConfl
     diffConfig(ipam.config, opts.config),
     ipam.config,
     (name) => ipam.holders(name).length,
-    [...ipam.nodes].length,
+    ipam.nodeCount,
   ).filter((c) => !(opts.applyRemovals && c.removable));
 }
 

@@ -66,7 +66,7 @@ export class MasterMetrics {
     );
     raftGauge('vnet_master_nodes', 'Registered nodes', () => {
       const ipam = sm.ipam;
-      return ipam ? [...ipam.nodes].length : 0;
+      return ipam?.nodeCount ?? 0;
     });
     new Gauge({
       name: 'vnet_master_free_vtep_addresses',

@@ -90,9 +90,10 @@ export class Proposer {
     const deadline = Date.now() + this.timeoutMs;
     let lastError = 'no leader elected';
     for (;;) {
-      const status = this.node.status();
       try {
-        if (status.role === 'leader') return await this.node.propose(bytesOut);
+        // The leader's own proposals skip status(), which copies the progress and address maps.
+        if (this.node.isLeader()) return await this.node.propose(bytesOut);
+        const status = this.node.status();
         if (status.leader && status.leaderAddress) {
           return await this.forward(status.leaderAddress, bytesOut, deadline);
         }

@@ -208,7 +208,7 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
       diff,
       log,
       (name) => current.holders(name).length,
-      [...current.nodes].length,
+      current.nodeCount,
     ).filter((x) => !(applyRemovals && x.removable));
     if (conflicts.length > 0) {
       return fail('CONFIG_CONFLICT', 'the config conflicts with the overlay replicated log', {

@@ -1,12 +1,27 @@
 // Nodes and kernels for the data-plane tests: DC/OS's default overlay (9.0.0.0/8, /24 blocks,
 // VTEPs in 44.128.0.0/20), an IPv6 overlay, and a host with lo and eth0 as the kernel shows them.
-import type { Link } from '@vnet/netlink-ffi';
+import type { Link, Rule } from '@vnet/netlink-ffi';
 import type {
   KernelState,
   LocalNode,
   LocalOverlay,
   RemoteNode,
 } from '../../src/dataplane/types.js';
+
+/** One of the policy rules a namespace starts with (local, main, default), as the kernel lists it. */
+function kernelRule(family: 4 | 6, priority: number, table: number): Rule {
+  return {
+    family,
+    priority,
+    table,
+    action: 1,
+    tos: 0,
+    flags: 0,
+    invert: false,
+    protocol: 2,
+    unknown: [],
+  };
+}
 
 export const hex = (n: number): string => n.toString(16).padStart(2, '0');
 
@@ -169,61 +184,11 @@ export function hostKernel(): KernelState {
       },
     ],
     rules: [
-      {
-        family: 4,
-        priority: 0,
-        table: 255,
-        action: 1,
-        tos: 0,
-        flags: 0,
-        invert: false,
-        protocol: 2,
-        unknown: [],
-      },
-      {
-        family: 4,
-        priority: 32766,
-        table: 254,
-        action: 1,
-        tos: 0,
-        flags: 0,
-        invert: false,
-        protocol: 2,
-        unknown: [],
-      },
-      {
-        family: 4,
-        priority: 32767,
-        table: 253,
-        action: 1,
-        tos: 0,
-        flags: 0,
-        invert: false,
-        protocol: 2,
-        unknown: [],
-      },
-      {
-        family: 6,
-        priority: 0,
-        table: 255,
-        action: 1,
-        tos: 0,
-        flags: 0,
-        invert: false,
-        protocol: 2,
-        unknown: [],
-      },
-      {
-        family: 6,
-        priority: 32766,
-        table: 254,
-        action: 1,
-        tos: 0,
-        flags: 0,
-        invert: false,
-        protocol: 2,
-        unknown: [],
-      },
+      kernelRule(4, 0, 255),
+      kernelRule(4, 32766, 254),
+      kernelRule(4, 32767, 253),
+      kernelRule(6, 0, 255),
+      kernelRule(6, 32766, 254),
     ],
   };
 }
