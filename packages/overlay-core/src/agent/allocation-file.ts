@@ -1,34 +1,33 @@
 // The last allocation the masters gave this node, kept in the agent's data dir so that a
-// restarted agent can check its devices at once, before (or without) reaching a master.
+// restarted agent can check its devices at once, before (or without) reaching a master. The file
+// holds the Allocation message as it came; it is parsed like one.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Allocation } from './registration.js';
+import type { Allocation__Output } from '../protocol/messages.js';
+import { type NodeAllocation, parseAllocation } from '../protocol/node-allocation.js';
 
 const FILE = 'allocation.json';
 
-export async function loadAllocation(dataDir: string): Promise<Allocation | undefined> {
+export async function loadAllocation(dataDir: string): Promise<NodeAllocation | undefined> {
+  const path = join(dataDir, FILE);
   let text: string;
   try {
-    text = await readFile(join(dataDir, FILE), 'utf8');
+    text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
   try {
-    const v = JSON.parse(text) as Allocation;
-    if (typeof v?.agent?.ip !== 'string' || typeof v.network?.vtep_subnet !== 'string') {
-      throw new Error('not an allocation');
-    }
-    return v;
+    return parseAllocation(JSON.parse(text) as Allocation__Output);
   } catch (e) {
-    throw new Error(`${join(dataDir, FILE)}: ${(e as Error).message}; remove it to start afresh`);
+    throw new Error(`${path}: ${(e as Error).message}; remove it to start afresh`);
   }
 }
 
 /** Writes atomically (a temporary file renamed over the old one). */
-export async function saveAllocation(dataDir: string, a: Allocation): Promise<void> {
+export async function saveAllocation(dataDir: string, a: NodeAllocation): Promise<void> {
   await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, FILE);
-  await writeFile(`${path}.tmp`, `${JSON.stringify(a, null, 2)}\n`);
+  await writeFile(`${path}.tmp`, `${JSON.stringify(a.message, null, 2)}\n`);
   await rename(`${path}.tmp`, path);
 }

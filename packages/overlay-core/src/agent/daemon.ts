@@ -1,45 +1,65 @@
 // `vnet agent`: makes a node part of the overlay. It registers with the masters and follows its
 // allocation stream, joins the gossip group and publishes its VTEP record, and reconciles the
 // kernel (vtep1024, bridges, NAT and isolation, and a neighbour, FDB entry, nexthop and routes per
-// other node) with what both say, repairing at once what someone else changes.
+// other node) with what both say, repairing at once what someone else changes. The kernel and the
+// masters are seams (`AgentDeps`): tests run the agent in-process against an in-memory kernel
+// and a scripted master.
 import { createServer, type Server } from 'node:http';
 import { Netlink } from '@vnet/netlink-ffi';
+import type { ProfileName } from '@vnet/swim';
 import type { Logger } from 'pino';
-import { MasterClient } from '../api/client.js';
-import { KernelAdapter } from '../dataplane/kernel.js';
-import type { AgentJson } from '../ipam/state-json.js';
+import { type MasterApi, MasterClient } from '../api/client.js';
+import { type Kernel, KernelAdapter } from '../dataplane/kernel.js';
+import { ip4 } from '../net/addr.js';
+import { formatHostPort, type HostPort } from '../net/host-port.js';
+import type { AgentJson } from '../protocol/documents.js';
+import type { NodeAllocation, Vtep } from '../protocol/node-allocation.js';
+import { recordJson } from '../protocol/vtep-record.js';
+import type { TlsFiles } from '../security/tls.js';
 import { loadAllocation, saveAllocation } from './allocation-file.js';
 import type { BackoffSettings } from './backoff.js';
 import { Gossip } from './gossip.js';
 import { agentHttpHandler } from './http.js';
-import { localNode, networkSettings, ownRecord, remoteNode, type Underlay } from './inputs.js';
+import { inputsKey, localNode, networkSettings, ownRecord, type Underlay } from './inputs.js';
 import { type KernelWatch, watchKernel } from './kernel-watch.js';
 import { AgentMetrics } from './metrics.js';
-import { type ReconcileInputs, type ReconcileResult, Reconciler } from './reconciler.js';
-import { type Allocation, Registration } from './registration.js';
+import { type ReconcileResult, Reconciler, type Trigger } from './reconciler.js';
+import { Registration } from './registration.js';
 
 export interface AgentOptions {
   /** The node's underlay IPv4 address: its identity with the masters and in the group. */
   ip: string;
-  /** host:port of every master's gRPC service. */
-  masters: string[];
+  /** Every master's gRPC service. */
+  masters: HostPort[];
   /** False on masters: a VTEP and a subnet per overlay, no bridges. */
   bridges: boolean;
   dataDir: string;
-  http: { host: string; port: number };
+  http: HostPort;
   gossipPort: number;
-  /** host:port of the gossip seeds (default: the masters' hosts at the gossip port). */
-  gossipSeeds?: string[];
+  /** The gossip seeds (default: the masters' hosts at the gossip port). */
+  gossipSeeds?: HostPort[];
   keyring?: string[];
-  tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  /** @vnet/swim's timing profile (default lan). */
+  gossipProfile?: ProfileName;
+  /** Single @vnet/swim settings over the profile (tests use faster probing). */
+  gossipSettings?: Record<string, number>;
+  tls?: TlsFiles;
   token?: string;
   backoff: BackoffSettings;
   /** How long a vanished node's entries stay (so a brief flap does not tear routes down). */
   withdrawGraceMs: number;
   reconcileIntervalMs: number;
-  /** @vnet/swim setting overrides (tests use faster probing). */
-  gossipSettings?: Record<string, number>;
   logger: Logger;
+}
+
+/** The agent's seams; each defaults to the real thing. */
+export interface AgentDeps {
+  /** This network namespace's kernel through netlink-ffi (and its notifications). */
+  kernel?: Kernel;
+  /** The masters of `AgentOptions.masters`. */
+  masters?: MasterApi;
+  /** The interface holding `AgentOptions.ip`, found in the kernel. */
+  underlay?: Underlay;
 }
 
 export interface RunningAgent {
@@ -58,27 +78,32 @@ async function findUnderlay(nl: Netlink, ip: string): Promise<Underlay> {
     throw new AgentStartError(`--ip ${ip}: no interface of this host holds that address`);
   }
   const link = await nl.links.get(addr.index);
-  return { ip, dev: link.name, mtu: link.mtu ?? 1500 };
+  return { ip: ip4(ip)!, dev: link.name, mtu: link.mtu ?? 1500 };
 }
 
-export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Promise<RunningAgent> {
   const log = opts.logger;
-  const nl = Netlink.open();
-  const cleanups: (() => Promise<void> | void)[] = [() => nl.close()];
+  const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
     cleanups.length = 0;
   };
   try {
-    const underlay = await findUnderlay(nl, opts.ip);
+    if (!ip4(opts.ip)) throw new AgentStartError(`--ip ${opts.ip}: not an IPv4 address`);
+    let nl: Netlink | undefined;
+    if (!deps.kernel || !deps.underlay) {
+      nl = Netlink.open();
+      cleanups.push(() => nl?.close());
+    }
+    const underlay = deps.underlay ?? (await findUnderlay(nl!, opts.ip));
+    const kernel = deps.kernel ?? new KernelAdapter(nl!);
     const metrics = new AgentMetrics();
-    const kernel = new KernelAdapter(nl);
     const reconciler = new Reconciler(kernel, metrics, log);
     cleanups.push(() => reconciler.stop());
 
-    const seeds =
-      opts.gossipSeeds ??
-      opts.masters.map((m) => `${m.slice(0, m.lastIndexOf(':'))}:${opts.gossipPort}`);
+    const seeds = (
+      opts.gossipSeeds ?? opts.masters.map((m) => ({ ...m, port: opts.gossipPort }))
+    ).map(formatHostPort);
     const gossip = await Gossip.start({
       ip: opts.ip,
       port: opts.gossipPort,
@@ -86,43 +111,66 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       graceMs: opts.withdrawGraceMs,
       log,
       ...(opts.keyring && { keyring: opts.keyring }),
+      ...(opts.gossipProfile && { profile: opts.gossipProfile }),
       ...(opts.gossipSettings && { settings: opts.gossipSettings }),
     });
     cleanups.push(() => gossip.stop());
 
-    const client = new MasterClient(opts.masters, {
-      ...(opts.tls && { tls: opts.tls }),
-      ...(opts.token !== undefined && { token: opts.token }),
-    });
+    const client =
+      deps.masters ??
+      new MasterClient(opts.masters.map(formatHostPort), {
+        ...(opts.tls && { tls: opts.tls }),
+        ...(opts.token !== undefined && { token: opts.token }),
+      });
     cleanups.push(() => client.close());
-    const registration = new Registration(client, opts.ip, opts.bridges, opts.backoff, log);
+    const registration = new Registration(client, {
+      ip: opts.ip,
+      bridges: opts.bridges,
+      backoff: opts.backoff,
+      log,
+    });
     cleanups.push(() => registration.stop());
 
-    let allocation: Allocation | undefined = await loadAllocation(opts.dataDir);
-    let lastVtep = allocation?.agent.overlays?.[0]?.backend.vxlan;
+    let allocation: NodeAllocation | undefined = await loadAllocation(opts.dataDir);
+    let lastVtep: Vtep | undefined = allocation?.vtep;
     let fromMaster = false;
     let reported = '';
+    /** The inputs the reconciler has (their key and allocation index)... */
+    let given = { key: '', index: 0 };
+    /** ...and those of the last reconcile that got through. */
+    let applied = { key: '', index: 0 };
 
-    const update = (trigger: 'start' | 'allocation' | 'gossip' | 'kernel' | 'periodic') => {
+    const update = (trigger: Trigger) => {
       if (!allocation) return;
       const local = localNode(allocation, underlay, opts.bridges, lastVtep);
       if (!local) return;
       // Published from the saved allocation too: with every master down, a restarted agent must
       // not let the others withdraw a node whose data plane is intact.
-      gossip.publish(ownRecord(local));
-      const inputs: ReconcileInputs = {
-        local,
-        remotes: gossip.records().map(remoteNode),
-        settings: networkSettings(allocation),
-        prune: gossip.synced,
-      };
-      reconciler.setInputs(inputs, trigger);
+      gossip.publish(recordJson(ownRecord(local), local.vtep.prefix, local.vtep.prefix6));
+      const settings = networkSettings(allocation);
+      const key = inputsKey(local, settings);
+      // An allocation that changes nothing the kernel holds (a status echo, an unrelated
+      // change of the log) costs no reconcile.
+      const same = trigger === 'allocation' && key === given.key;
+      given = { key, index: allocation.index };
+      if (same) return;
+      reconciler.setInputs(
+        {
+          local,
+          remotes: gossip.records(),
+          settings,
+          prune: gossip.synced,
+          key,
+          index: allocation.index,
+        },
+        trigger,
+      );
     };
 
     registration.on('allocation', (a) => {
       allocation = a;
       fromMaster = true;
-      lastVtep = a.agent.overlays?.[0]?.backend.vxlan ?? lastVtep;
+      lastVtep = a.vtep ?? lastVtep;
       saveAllocation(opts.dataDir, a).catch((e) =>
         log.error({ err: e }, 'could not save the allocation'),
       );
@@ -138,6 +186,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       update('gossip');
     });
     reconciler.on('reconciled', (r: ReconcileResult) => {
+      if (r.ok) applied = { key: r.key, index: r.index };
       if (!fromMaster || !allocation) return;
       const report = r.overlays.map((o) => ({
         name: o.name,
@@ -155,20 +204,22 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       );
     });
 
-    let watch: KernelWatch | undefined;
-    try {
-      watch = watchKernel({
-        onChange: () => update('kernel'),
-        log,
-        links: await nl.links.list(),
-        ownPort: nl.portId,
-      });
-      cleanups.push(() => watch?.close());
-    } catch (e) {
-      log.warn(
-        { err: (e as Error).message },
-        'no kernel notifications; relying on the periodic pass',
-      );
+    if (nl && !deps.kernel) {
+      let watch: KernelWatch | undefined;
+      try {
+        watch = watchKernel({
+          onChange: () => update('kernel'),
+          log,
+          links: await nl.links.list(),
+          ownPort: nl.portId,
+        });
+        cleanups.push(() => watch?.close());
+      } catch (e) {
+        log.warn(
+          { err: (e as Error).message },
+          'no kernel notifications; relying on the periodic pass',
+        );
+      }
     }
     const periodic = setInterval(() => update('periodic'), opts.reconcileIntervalMs);
     cleanups.push(() => clearInterval(periodic));
@@ -177,13 +228,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       agentHttpHandler({
         metrics,
         view: (): AgentJson | undefined => {
-          if (!allocation) return undefined;
+          const agent = allocation?.message.agent;
+          if (!agent) return undefined;
           const outcomes = new Map((reconciler.last?.overlays ?? []).map((o) => [o.name, o]));
           return {
-            ...allocation.agent,
+            ...agent,
             configuration_attempts: registration.attempts,
-            overlays: (allocation.agent.overlays ?? []).map((o) => {
-              const r = outcomes.get(o.info.name);
+            overlays: (agent.overlays ?? []).map((o) => {
+              const r = outcomes.get(o.info?.name ?? '');
               if (!r) return o;
               const { state: _fromMaster, ...rest } = o;
               return {
@@ -201,12 +253,14 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
           gossipMembers: gossip.members,
           peers: gossip.records().length,
           reconcileRuns: reconciler.runs,
+          allocationIndex: allocation?.index ?? 0,
+          appliedIndex: applied.key === given.key ? given.index : applied.index,
         }),
       }),
     );
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) =>
-        reject(new AgentStartError(`--http ${opts.http.host}:${opts.http.port}: ${e.message}`)),
+        reject(new AgentStartError(`--http ${formatHostPort(opts.http)}: ${e.message}`)),
       );
       server.listen(opts.http.port, opts.http.host, resolve);
     });
@@ -223,7 +277,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     if (allocation) update('start');
     registration.start();
     log.info(
-      { ip: opts.ip, underlay: underlay.dev, masters: opts.masters, seeds, bridges: opts.bridges },
+      {
+        ip: opts.ip,
+        underlay: underlay.dev,
+        masters: opts.masters.map(formatHostPort),
+        seeds,
+        bridges: opts.bridges,
+      },
       'overlay agent started',
     );
     return { port: (server.address() as { port: number }).port, stop: cleanup };

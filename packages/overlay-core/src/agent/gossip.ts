@@ -3,62 +3,16 @@
 // A record that vanishes (its node died or left) is withdrawn only after a grace period, so a
 // brief flap does not tear routes down. Records from the network are checked before use.
 import { EventEmitter } from 'node:events';
-import { createSwim, JoinError, type StoreEvent, type Swim } from '@vnet/swim';
+import { createSwim, JoinError, type ProfileName, type StoreEvent, type Swim } from '@vnet/swim';
 import type { Logger } from 'pino';
-import { parseWithPrefix } from '../dataplane/text.js';
-import { parseAddress, parseCidr } from '../net/cidr.js';
-
-/** What every node publishes about itself. */
-export interface VtepRecord {
-  underlay: string;
-  vtepIp: string;
-  vtepIp6?: string;
-  mac: string;
-  /** The node's block per overlay (CIDR strings). */
-  blocks: Record<string, { subnet?: string; subnet6?: string }>;
-}
-
-export const RECORD_PREFIX = 'vtep/';
-
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-
-/** A record from the network, checked; undefined when malformed. */
-export function parseRecord(v: unknown): VtepRecord | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const r = v as Record<string, unknown>;
-  const ip4 = (x: unknown) => typeof x === 'string' && parseAddress(x, 4) !== undefined;
-  const cidr = (x: unknown, fam: 4 | 6) => typeof x === 'string' && parseCidr(x, fam).ok;
-  const withPrefix = (x: unknown, fam: 4 | 6) =>
-    typeof x === 'string' && parseWithPrefix(x)?.family === fam;
-  if (
-    !ip4(r.underlay) ||
-    !withPrefix(r.vtepIp, 4) ||
-    typeof r.mac !== 'string' ||
-    !MAC.test(r.mac)
-  ) {
-    return undefined;
-  }
-  if (r.vtepIp6 !== undefined && !withPrefix(r.vtepIp6, 6)) return undefined;
-  if (typeof r.blocks !== 'object' || r.blocks === null) return undefined;
-  const blocks: VtepRecord['blocks'] = {};
-  for (const [name, b] of Object.entries(r.blocks as Record<string, unknown>)) {
-    if (typeof b !== 'object' || b === null) return undefined;
-    const { subnet, subnet6 } = b as Record<string, unknown>;
-    if (subnet !== undefined && !cidr(subnet, 4)) return undefined;
-    if (subnet6 !== undefined && !cidr(subnet6, 6)) return undefined;
-    blocks[name] = {
-      ...(subnet !== undefined && { subnet: subnet as string }),
-      ...(subnet6 !== undefined && { subnet6: subnet6 as string }),
-    };
-  }
-  return {
-    underlay: r.underlay as string,
-    vtepIp: r.vtepIp as string,
-    ...(r.vtepIp6 !== undefined && { vtepIp6: r.vtepIp6 as string }),
-    mac: r.mac,
-    blocks,
-  };
-}
+import { quote } from '../protocol/quote.js';
+import {
+  parseRecord,
+  RECORD_PREFIX,
+  recordKey,
+  type VtepRecord,
+  type VtepRecordJson,
+} from '../protocol/vtep-record.js';
 
 export interface GossipOptions {
   /** This node's underlay IP: its name in the group and the address it binds. */
@@ -69,7 +23,9 @@ export interface GossipOptions {
   keyring?: string[];
   /** How long a vanished record is kept before its entries are withdrawn. */
   graceMs: number;
-  /** Overrides of @vnet/swim protocol settings (tests use faster ones). */
+  /** @vnet/swim's timing profile (memberlist's lan, wan, local). */
+  profile?: ProfileName;
+  /** Overrides of single @vnet/swim protocol settings (tests use faster ones). */
   settings?: Record<string, number>;
   log: Logger;
 }
@@ -104,6 +60,7 @@ export class Gossip extends EventEmitter<GossipEvents> {
       bindAddr: opts.ip,
       bindPort: opts.port,
       ...(opts.keyring && { keyring: opts.keyring }),
+      ...(opts.profile && { profile: opts.profile }),
       ...(opts.settings && { settings: opts.settings }),
     });
     const g = new Gossip(swim, opts);
@@ -129,7 +86,7 @@ export class Gossip extends EventEmitter<GossipEvents> {
   }
 
   private onEvent(ev: StoreEvent): void {
-    const own = `${RECORD_PREFIX}${this.opts.ip}`;
+    const own = recordKey(this.opts.ip);
     if (ev.type === 'snapshot') {
       for (const e of ev.entries) if (e.key !== own) this.accept(e.key, e.value);
     } else if (ev.type === 'put') {
@@ -144,7 +101,7 @@ export class Gossip extends EventEmitter<GossipEvents> {
     const record = parseRecord(value);
     if (!record) {
       this.rejected++;
-      this.opts.log.warn({ key }, 'ignored a malformed gossip record');
+      this.opts.log.warn({ key: quote(key) }, 'ignored a malformed gossip record');
       return;
     }
     const pending = this.leaving.get(key);
@@ -161,7 +118,7 @@ export class Gossip extends EventEmitter<GossipEvents> {
     this.live.delete(key);
     const timer = setTimeout(() => {
       this.leaving.delete(key);
-      this.opts.log.info({ node: record.underlay }, 'withdrawing a node that is gone');
+      this.opts.log.info({ node: record.underlay.text }, 'withdrawing a node that is gone');
       this.emit('change');
     }, this.opts.graceMs);
     this.leaving.set(key, { record, timer });
@@ -173,11 +130,11 @@ export class Gossip extends EventEmitter<GossipEvents> {
   }
 
   /** Publishes (or updates) this node's record, bound to its liveness. */
-  publish(record: VtepRecord): void {
+  publish(record: VtepRecordJson): void {
     const text = JSON.stringify(record);
     if (text === this.published) return;
     this.published = text;
-    this.swim.store.put(`${RECORD_PREFIX}${this.opts.ip}`, record, { bound: true });
+    this.swim.store.put(recordKey(this.opts.ip), record, { bound: true });
     this.opts.log.info({ record }, "published this node's VTEP record");
   }
 

@@ -1,19 +1,8 @@
 // The agent's HTTP API: DC/OS's `GET /overlay-agent/overlay` (this node's AgentInfo, with the
 // statuses of its own last reconcile), `GET /health` and `GET /metrics`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AgentJson } from '../ipam/state-json.js';
+import type { AgentHealth, AgentJson } from '../protocol/documents.js';
 import type { AgentMetrics } from './metrics.js';
-
-export interface AgentHealth {
-  registered: boolean;
-  allocation: boolean;
-  reconciled: boolean;
-  gossipSynced: boolean;
-  gossipMembers: number;
-  /** Other nodes whose VTEP records this node programs. */
-  peers: number;
-  reconcileRuns: number;
-}
 
 export interface AgentHttpDeps {
   metrics: AgentMetrics;

@@ -1,19 +1,14 @@
 // From what the masters and the gossip group say to the data plane's inputs: this node's
-// LocalNode, the other nodes' RemoteNodes, the network settings, and the record this node
-// publishes. Pure.
-import type { LocalNode, NetworkSettings, RemoteNode } from '../dataplane/types.js';
-import type { VtepRecord } from './gossip.js';
-import type { Allocation } from './registration.js';
+// LocalNode, the network settings, and the record this node publishes. Pure.
+import type { LocalNode, NetworkSettings } from '../dataplane/types.js';
+import type { Ip4 } from '../net/addr.js';
+import type { NodeAllocation, Vtep } from '../protocol/node-allocation.js';
+import type { Blocks, VtepRecord } from '../protocol/vtep-record.js';
 
 export interface Underlay {
-  ip: string;
+  ip: Ip4;
   dev: string;
   mtu: number;
-}
-
-/** The VTEP of an allocation (every overlay carries the node's one backend). */
-function vtepOf(a: Allocation) {
-  return a.agent.overlays?.[0]?.backend.vxlan;
 }
 
 /**
@@ -22,69 +17,50 @@ function vtepOf(a: Allocation) {
  * devices down.
  */
 export function localNode(
-  a: Allocation,
+  a: NodeAllocation,
   underlay: Underlay,
   bridges: boolean,
-  lastVtep?: { vtep_ip: string; vtep_ip6?: string; vtep_mac: string },
+  lastVtep?: Vtep,
 ): LocalNode | undefined {
-  const vx = vtepOf(a) ?? lastVtep;
-  if (!vx) return undefined;
-  const flags = new Map((a.network.overlays ?? []).map((o) => [o.name, o]));
+  const vtep = a.vtep ?? lastVtep;
+  if (!vtep) return undefined;
   return {
-    underlayIp: underlay.ip,
+    underlay: underlay.ip,
     underlayDev: underlay.dev,
     underlayMtu: underlay.mtu,
     bridges,
-    vtepIp: vx.vtep_ip,
-    ...(vx.vtep_ip6 !== undefined && { vtepIp6: vx.vtep_ip6 }),
-    vtepMac: vx.vtep_mac,
-    overlays: (a.agent.overlays ?? []).map((o) => {
-      const net = flags.get(o.info.name);
-      return {
-        name: o.info.name,
-        ...(o.info.subnet !== undefined && { overlaySubnet: o.info.subnet }),
-        ...(o.info.subnet6 !== undefined && { overlaySubnet6: o.info.subnet6 }),
-        ...(o.subnet !== undefined && { subnet: o.subnet }),
-        ...(o.subnet6 !== undefined && { subnet6: o.subnet6 }),
-        enabled: (net?.enabled ?? o.info.enabled) !== false,
-        isolated: net?.isolated !== false,
-      };
-    }),
+    vtep,
+    overlays: a.overlays,
   };
 }
 
-export function networkSettings(a: Allocation): NetworkSettings {
-  return {
-    overlayMtu: a.network.overlay_mtu,
-    ...(a.network.vtep_mtu !== undefined && { vtepMtu: a.network.vtep_mtu }),
-  };
+export function networkSettings(a: NodeAllocation): NetworkSettings {
+  return { overlayMtu: a.overlayMtu, ...(a.vtepMtu !== undefined && { vtepMtu: a.vtepMtu }) };
 }
 
 /** The record this node publishes: its underlay, VTEP, and block of each enabled overlay. */
 export function ownRecord(node: LocalNode): VtepRecord {
-  const blocks: VtepRecord['blocks'] = {};
+  const blocks = new Map<string, Blocks>();
   for (const o of node.overlays) {
-    if (o.enabled === false || (o.subnet === undefined && o.subnet6 === undefined)) continue;
-    blocks[o.name] = {
-      ...(o.subnet !== undefined && { subnet: o.subnet }),
-      ...(o.subnet6 !== undefined && { subnet6: o.subnet6 }),
-    };
+    if (!o.enabled || (!o.block4 && !o.block6)) continue;
+    blocks.set(o.name, {
+      ...(o.block4 && { block4: o.block4 }),
+      ...(o.block6 && { block6: o.block6 }),
+    });
   }
   return {
-    underlay: node.underlayIp,
-    vtepIp: node.vtepIp,
-    ...(node.vtepIp6 !== undefined && { vtepIp6: node.vtepIp6 }),
-    mac: node.vtepMac,
+    underlay: node.underlay,
+    vtep: node.vtep.ip,
+    ...(node.vtep.ip6 && { vtep6: node.vtep.ip6 }),
+    mac: node.vtep.mac,
     blocks,
   };
 }
 
-export function remoteNode(r: VtepRecord): RemoteNode {
-  return {
-    underlayIp: r.underlay,
-    vtepIp: r.vtepIp,
-    ...(r.vtepIp6 !== undefined && { vtepIp6: r.vtepIp6 }),
-    vtepMac: r.mac,
-    blocks: r.blocks,
-  };
+/**
+ * What the data plane's result depends on, as a comparable key: an allocation that differs only
+ * in what the node itself reported (its statuses) or in the log index changes nothing on the node.
+ */
+export function inputsKey(node: LocalNode, settings: NetworkSettings): string {
+  return JSON.stringify({ node, settings }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }

@@ -5,13 +5,13 @@
 import { type ChangeEvent, type MonitorEvent, Netlink, NUD_STATES } from '@vnet/netlink-ffi';
 import type { Logger } from 'pino';
 import { HOST_ROUTE_TABLE, VNET_PROTOCOL } from '../dataplane/types.js';
-import { VTEP_NAME } from '../ipam/ipam.js';
+import { isMesosBridge, VTEP_NAME } from '../protocol/allocation.js';
 
 export interface KernelWatch {
   close(): Promise<void>;
 }
 
-const isOwnLinkName = (name: string) => name === VTEP_NAME || name.startsWith('m-');
+const isOwnLinkName = (name: string) => name === VTEP_NAME || isMesosBridge(name);
 
 /** Whether a change may concern what vnet owns (cheap and generous: a reconcile is idempotent). */
 export function concernsVnet(e: ChangeEvent, ownLinks: ReadonlySet<number>): boolean {

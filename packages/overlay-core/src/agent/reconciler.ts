@@ -9,17 +9,27 @@ import type { Operation, OperationResult } from '@vnet/netlink-ffi';
 import type { Logger } from 'pino';
 import { desiredState } from '../dataplane/desired.js';
 import { planDiff } from '../dataplane/diff.js';
-import type { KernelAdapter } from '../dataplane/kernel.js';
-import type { LocalNode, NetworkSettings, RemoteNode } from '../dataplane/types.js';
-import type { OverlayStatus } from '../ipam/ipam.js';
+import type { Kernel } from '../dataplane/kernel.js';
+import type { LocalNode, NetworkSettings } from '../dataplane/types.js';
+import {
+  type AddressUsage,
+  dockerBridgeName,
+  mesosBridgeName,
+  type OverlayStatus,
+  overlayOfBridge,
+} from '../protocol/allocation.js';
+import type { VtepRecord } from '../protocol/vtep-record.js';
 import type { AgentMetrics } from './metrics.js';
 
 export interface ReconcileInputs {
   local: LocalNode;
-  remotes: RemoteNode[];
+  remotes: VtepRecord[];
   settings: NetworkSettings;
   /** Delete stale entries vnet owns (the group's full state is known). */
   prune: boolean;
+  /** What the local inputs are, as a comparable key, and the allocation's log index. */
+  key: string;
+  index: number;
 }
 
 /** One overlay's outcome, as the node reports it to the masters. */
@@ -28,11 +38,14 @@ export interface OverlayOutcome {
   status: OverlayStatus;
   error?: string;
   /** Container ports on the overlay's bridges (the node's address usage). */
-  used: { mesos: number; docker: number };
+  used: AddressUsage;
 }
 
 export interface ReconcileResult {
   ok: boolean;
+  /** The key and allocation index of the inputs this run used. */
+  key: string;
+  index: number;
   fixes: number;
   overlays: OverlayOutcome[];
   /** Desired entries by kind after this run. */
@@ -47,14 +60,15 @@ export type Trigger = 'start' | 'allocation' | 'gossip' | 'kernel' | 'periodic';
 
 /** The overlay an operation concerns, if any (for per-overlay statuses). */
 function overlayOf(op: Operation, local: LocalNode): string | undefined {
-  const spec = op.spec as unknown as Record<string, unknown>;
+  const spec: Record<string, unknown> = { ...op.spec };
   for (const key of ['dev', 'name', 'link', 'master']) {
     const v = spec[key];
-    if (typeof v === 'string' && v.startsWith('m-')) return v.slice(2);
+    const overlay = typeof v === 'string' ? overlayOfBridge(v) : undefined;
+    if (overlay !== undefined) return overlay;
   }
   for (const o of local.overlays) {
-    for (const net of [o.overlaySubnet, o.overlaySubnet6, o.subnet, o.subnet6]) {
-      if (net !== undefined && (spec.src === net || spec.dst === net)) return o.name;
+    for (const net of [o.net4, o.net6, o.block4, o.block6]) {
+      if (net !== undefined && (spec.src === net.text || spec.dst === net.text)) return o.name;
     }
   }
   return undefined;
@@ -72,7 +86,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   runs = 0;
 
   constructor(
-    private readonly kernel: KernelAdapter,
+    private readonly kernel: Kernel,
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
     /** Triggers arriving within this many ms are handled by one run. */
@@ -119,6 +133,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       const error = (e as Error).message;
       result = {
         ok: false,
+        key: inputs.key,
+        index: inputs.index,
         fixes: 0,
         entries: {},
         overlays: inputs.local.overlays.map((o) => ({
@@ -190,12 +206,16 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     };
     const overlays = inputs.local.overlays.map((o): OverlayOutcome => {
       const errs = [...global, ...(errors.get(o.name) ?? [])];
-      const used = { mesos: ports(`m-${o.name}`), docker: ports(`d-${o.name}`) };
+      const used = {
+        mesos: ports(mesosBridgeName(o.name)),
+        docker: ports(dockerBridgeName(o.name)),
+      };
       return errs.length > 0
         ? { name: o.name, status: 'STATUS_FAILED', error: errs.join('; '), used }
         : { name: o.name, status: 'STATUS_OK', used };
     });
-    return { ok: global.length === 0 && errors.size === 0, fixes, overlays, entries };
+    const ok = global.length === 0 && errors.size === 0;
+    return { ok, key: inputs.key, index: inputs.index, fixes, overlays, entries };
   }
 
   stop(): void {

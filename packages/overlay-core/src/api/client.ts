@@ -1,18 +1,28 @@
 // A client of the OverlayMaster gRPC service for nodes (the agent) and tools: it knows every
-// master and moves to the next one when the one it uses cannot answer (down, no quorum, timed
-// out). Any master accepts every call, so no leader has to be found.
+// master and moves to the next one when the one it uses cannot answer (RETRY_ELSEWHERE: down, no
+// quorum, timed out). Any master accepts every call, so no leader has to be found. It can also
+// tell when a master that was unreachable is back (its channel becomes ready), so that a node in
+// a long registration backoff retries at once.
 import * as grpc from '@grpc/grpc-js';
-import type { AgentJson } from '../ipam/state-json.js';
-import type { OverlayStatusReport } from '../master/commands.js';
-import { type AllocationUpdate, overlayMasterClientConstructor } from './proto.js';
+import type { OverlayStatusReport } from '../protocol/allocation.js';
+import { RETRY_ELSEWHERE } from '../protocol/errors.js';
+import {
+  type Allocation__Output,
+  type OverlayMasterClient,
+  overlayMasterClient,
+  type StatusReply__Output,
+} from '../protocol/messages.js';
+import { clientCredentials, type TlsFiles } from '../security/tls.js';
 
 export interface MasterClientOptions {
   /** PEM material for mutual TLS (ca, cert, key). */
-  tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+  tls?: TlsFiles;
   /** Bearer token sent with every call. */
   token?: string;
-  /** Per-call deadline (default 15 s). */
+  /** Per-call deadline (default 15 s, longer than a master's own proposal timeout of 10 s). */
   callTimeoutMs?: number;
+  /** Longest wait between two connection attempts to a master that is down (default 5 s). */
+  reconnectMaxMs?: number;
 }
 
 /** A call failed with a status the caller should see (not a reason to try another master). */
@@ -26,28 +36,34 @@ export class MasterCallError extends Error {
   }
 }
 
-/** Statuses after which another master may do better. */
-const RETRY_ELSEWHERE = new Set([
-  grpc.status.UNAVAILABLE,
-  grpc.status.DEADLINE_EXCEEDED,
-  grpc.status.CANCELLED,
-  grpc.status.UNKNOWN,
-  grpc.status.INTERNAL,
-]);
-
-type Unary = (
-  req: unknown,
-  md: grpc.Metadata,
-  opts: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
-) => grpc.ClientUnaryCall;
-
 export interface WatchHandle {
   cancel(): void;
 }
 
-export class MasterClient {
-  private readonly clients: grpc.Client[];
+/** What a node needs of the masters: the seam the agent is tested through. */
+export interface MasterApi {
+  /** The master in use (for logs). */
+  readonly master: string;
+  register(ip: string, bridges: boolean): Promise<Allocation__Output>;
+  reportStatus(ip: string, overlays: OverlayStatusReport[]): Promise<StatusReply__Output>;
+  /**
+   * Opens the allocation stream on the master in use. `onUpdate` gets the current allocation and
+   * every change; `onEnd` once the stream ends (the caller reconnects, e.g. after `rotate()`).
+   */
+  watch(
+    ip: string,
+    onUpdate: (u: Allocation__Output) => void,
+    onEnd: (err: Error | undefined) => void,
+  ): WatchHandle;
+  /** Moves to the next master (after a stream broke, say). */
+  rotate(): void;
+  /** Calls `onUp` whenever a master that could not be reached becomes reachable; returns a stop. */
+  watchReconnects(onUp: (master: string) => void): () => void;
+  close(): void;
+}
+
+export class MasterClient implements MasterApi {
+  private readonly clients: OverlayMasterClient[];
   private current = 0;
   private readonly timeoutMs: number;
   /** Calls that failed on one master and were tried on the next. */
@@ -58,15 +74,15 @@ export class MasterClient {
     private readonly opts: MasterClientOptions = {},
   ) {
     if (masters.length === 0) throw new Error('MasterClient: no master address');
-    const Ctor = overlayMasterClientConstructor();
-    const creds = opts.tls
-      ? grpc.credentials.createSsl(opts.tls.ca, opts.tls.key, opts.tls.cert)
-      : grpc.credentials.createInsecure();
-    this.clients = masters.map((m) => new Ctor(m, creds));
+    const creds = clientCredentials(opts.tls);
+    const channel: grpc.ChannelOptions = {
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': opts.reconnectMaxMs ?? 5_000,
+    };
+    this.clients = masters.map((m) => overlayMasterClient(m, creds, channel));
     this.timeoutMs = opts.callTimeoutMs ?? 15_000;
   }
 
-  /** The master in use. */
   get master(): string {
     return this.masters[this.current]!;
   }
@@ -78,16 +94,21 @@ export class MasterClient {
   }
 
   /** One call, trying each master once, starting with the one that answered last. */
-  private async call<T>(method: string, req: unknown): Promise<T> {
+  private async call<T>(
+    invoke: (
+      client: OverlayMasterClient,
+      md: grpc.Metadata,
+      opts: grpc.CallOptions,
+      cb: grpc.requestCallback<T>,
+    ) => void,
+  ): Promise<T> {
     const reasons: string[] = [];
     for (let tries = 0; tries < this.clients.length; tries++) {
       const i = this.current;
-      const client = this.clients[i] as unknown as Record<string, Unary>;
       try {
         return await new Promise<T>((resolve, reject) => {
-          client[method]!.call(
-            client,
-            req,
+          invoke(
+            this.clients[i]!,
             this.metadata(),
             { deadline: Date.now() + this.timeoutMs },
             (err, res) => (err ? reject(err) : resolve(res as T)),
@@ -104,28 +125,20 @@ export class MasterClient {
     throw new MasterCallError(grpc.status.UNAVAILABLE, `no master answered: ${reasons.join('; ')}`);
   }
 
-  register(ip: string, bridges: boolean): Promise<AgentJson> {
-    return this.call<AgentJson>('Register', { ip, bridges });
+  register(ip: string, bridges: boolean): Promise<Allocation__Output> {
+    return this.call((c, md, opts, cb) => c.Register({ ip, bridges }, md, opts, cb));
   }
 
-  reportStatus(ip: string, overlays: OverlayStatusReport[]): Promise<{ changed?: boolean }> {
-    return this.call('ReportStatus', { ip, overlays });
+  reportStatus(ip: string, overlays: OverlayStatusReport[]): Promise<StatusReply__Output> {
+    return this.call((c, md, opts, cb) => c.ReportStatus({ ip, overlays }, md, opts, cb));
   }
 
-  /**
-   * Opens the allocation stream on the master in use. `onUpdate` gets the current allocation and
-   * every change; `onEnd` once the stream ends (the caller reconnects, e.g. after `rotate()`).
-   */
   watch(
     ip: string,
-    onUpdate: (u: AllocationUpdate) => void,
+    onUpdate: (u: Allocation__Output) => void,
     onEnd: (err: Error | undefined) => void,
   ): WatchHandle {
-    const client = this.clients[this.current] as unknown as Record<
-      string,
-      (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<AllocationUpdate>
-    >;
-    const stream = client.Watch!.call(client, { ip }, this.metadata());
+    const stream = this.clients[this.current]!.Watch({ ip }, this.metadata());
     let ended = false;
     const end = (err?: Error) => {
       if (ended) return;
@@ -133,10 +146,9 @@ export class MasterClient {
       onEnd(err);
     };
     stream.on('data', onUpdate);
-    stream.on('error', (e: grpc.ServiceError) => {
-      if (e.code !== grpc.status.CANCELLED) end(e);
-      else end(undefined);
-    });
+    stream.on('error', (e: grpc.ServiceError) =>
+      end(e.code === grpc.status.CANCELLED ? undefined : e),
+    );
     stream.on('end', () => end(undefined));
     return {
       cancel: () => {
@@ -146,9 +158,30 @@ export class MasterClient {
     };
   }
 
-  /** Moves to the next master (after a stream broke, say). */
   rotate(): void {
     this.current = (this.current + 1) % this.clients.length;
+  }
+
+  watchReconnects(onUp: (master: string) => void): () => void {
+    let stopped = false;
+    this.clients.forEach((client, i) => {
+      const channel = client.getChannel();
+      // Asking for the state with tryToConnect keeps an idle channel connecting (with its own
+      // reconnect backoff, at most reconnectMaxMs apart) while this watch lasts.
+      const follow = (previous: grpc.connectivityState | undefined) => {
+        if (stopped) return;
+        const state = channel.getConnectivityState(true);
+        const READY = grpc.connectivityState.READY;
+        if (state === READY && previous !== undefined && previous !== READY) {
+          onUp(this.masters[i]!);
+        }
+        channel.watchConnectivityState(state, Date.now() + 60_000, () => follow(state));
+      };
+      follow(undefined);
+    });
+    return () => {
+      stopped = true;
+    };
   }
 
   close(): void {

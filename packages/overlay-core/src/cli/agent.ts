@@ -1,48 +1,22 @@
 // `vnet agent ...`: runs a node's overlay agent until SIGTERM or SIGINT. Stopping it leaves the
 // kernel as it is (traffic keeps flowing); a restarted agent reconciles without flushing.
 import { readFile } from 'node:fs/promises';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { AgentStartError, startAgent } from '../agent/daemon.js';
-import { readTokenFile } from '../master/token.js';
-import { parseAddress } from '../net/cidr.js';
+import type { HostPort } from '../net/host-port.js';
+import { loadTlsDir } from '../security/tls.js';
+import { readTokenFile } from '../security/token.js';
+import { hostPortOption, hostPortsFlag, ipv4Flag, millisFlag, portFlag } from './flags.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
-import { parseHostPort } from './master.js';
-import { loadTlsDir } from './tls.js';
-
-function ipv4(value: string): string {
-  if (parseAddress(value, 4) === undefined) {
-    throw new InvalidArgumentError(`"${value}" is not an IPv4 address`);
-  }
-  return value;
-}
-
-function hostPorts(value: string): string[] {
-  return value.split(',').map((v) => parseHostPort(v.trim()));
-}
-
-function millis(value: string): number {
-  if (!/^[0-9]+$/.test(value) || Number(value) <= 0) {
-    throw new InvalidArgumentError(`"${value}" is not a positive number of milliseconds`);
-  }
-  return Number(value);
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || n < 1 || n > 65535) {
-    throw new InvalidArgumentError(`"${value}" is not a port`);
-  }
-  return n;
-}
 
 interface AgentFlags {
   ip: string;
-  masters: string[];
+  masters: HostPort[];
   bridges: boolean;
   dataDir: string;
-  http: string;
+  http: HostPort;
   gossipPort: number;
-  gossipSeeds?: string[];
+  gossipSeeds?: HostPort[];
   gossipProfile: 'lan' | 'wan' | 'local';
   keyringFile?: string;
   tlsDir?: string;
@@ -54,36 +28,34 @@ interface AgentFlags {
   logLevel: string;
 }
 
-const PROFILES: Record<string, Record<string, number>> = {
-  lan: {},
-  wan: { probeInterval: 5000, probeTimeout: 3000, suspicionMult: 6, gossipInterval: 500 },
-  local: { probeInterval: 1000, probeTimeout: 200, suspicionMult: 3, gossipInterval: 100 },
-};
-
 export function addAgentCommand(program: Command): void {
   program
     .command('agent')
     .description(
       "run a node's overlay agent: registers with the masters, joins the gossip group, and programs vtep1024, the bridges, NAT and a route, ARP and FDB entry per other node",
     )
-    .requiredOption('--ip <address>', "the node's underlay IPv4 address (its identity)", ipv4)
-    .requiredOption('--masters <host:port,...>', "every master's gRPC address", hostPorts)
+    .requiredOption('--ip <address>', "the node's underlay IPv4 address (its identity)", ipv4Flag)
+    .requiredOption('--masters <host:port,...>', "every master's gRPC address", hostPortsFlag)
     .option('--no-bridges', 'a master host: a VTEP and a subnet per overlay, no bridges')
     .option('--data-dir <dir>', 'where the agent keeps its last allocation', '/var/lib/vnet/agent')
-    .option(
-      '--http <host:port>',
-      'HTTP API (/overlay-agent/overlay, /health, /metrics)',
-      parseHostPort,
-      '0.0.0.0:8090',
+    .addOption(
+      hostPortOption(
+        '--http <host:port>',
+        'HTTP API (/overlay-agent/overlay, /health, /metrics)',
+        '0.0.0.0:8090',
+      ),
     )
-    .option('--gossip-port <port>', 'UDP and TCP port of the gossip group, on --ip', port, 7946)
+    .option('--gossip-port <port>', 'UDP and TCP port of the gossip group, on --ip', portFlag, 7946)
     .option(
       '--gossip-seeds <host:port,...>',
       "seeds of the gossip group (default: the masters' hosts at --gossip-port)",
-      hostPorts,
+      hostPortsFlag,
     )
     .addOption(
-      new Option('--gossip-profile <name>', 'failure-detection timing (memberlist profiles)')
+      new Option(
+        '--gossip-profile <name>',
+        "failure-detection timing: @vnet/swim's profiles (memberlist's lan, wan, local)",
+      )
         .choices(['lan', 'wan', 'local'])
         .default('lan'),
     )
@@ -96,17 +68,22 @@ export function addAgentCommand(program: Command): void {
     .option(
       '--register-backoff-ms <ms>',
       'first registration retry waits up to this (doubling)',
-      millis,
+      millisFlag,
       5000,
     )
-    .option('--register-backoff-max-ms <ms>', 'the longest registration backoff', millis, 600_000)
+    .option(
+      '--register-backoff-max-ms <ms>',
+      'the longest registration backoff (a master that is reachable again cuts it short)',
+      millisFlag,
+      60_000,
+    )
     .option(
       '--withdraw-grace-ms <ms>',
       "how long a vanished node's routes stay before they are withdrawn",
-      millis,
+      millisFlag,
       30_000,
     )
-    .option('--reconcile-interval-ms <ms>', 'full reconcile period', millis, 120_000)
+    .option('--reconcile-interval-ms <ms>', 'full reconcile period', millisFlag, 120_000)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (flags: AgentFlags) => {
       const logger = createLogger('vnet-agent', flags.logLevel);
@@ -117,10 +94,6 @@ export function addAgentCommand(program: Command): void {
             '--register-backoff-max-ms is shorter than --register-backoff-ms',
           );
         }
-        const [host, portText] = [
-          flags.http.slice(0, flags.http.lastIndexOf(':')),
-          flags.http.slice(flags.http.lastIndexOf(':') + 1),
-        ];
         const keyring = flags.keyringFile
           ? (await readFile(flags.keyringFile, 'utf8'))
               .split('\n')
@@ -132,7 +105,7 @@ export function addAgentCommand(program: Command): void {
           masters: flags.masters,
           bridges: flags.bridges,
           dataDir: flags.dataDir,
-          http: { host: host.replace(/^\[|\]$/g, ''), port: Number(portText) },
+          http: flags.http,
           gossipPort: flags.gossipPort,
           ...(flags.gossipSeeds && { gossipSeeds: flags.gossipSeeds }),
           ...(keyring && { keyring }),
@@ -141,7 +114,7 @@ export function addAgentCommand(program: Command): void {
           backoff: { initialMs: flags.registerBackoffMs, maxMs: flags.registerBackoffMaxMs },
           withdrawGraceMs: flags.withdrawGraceMs,
           reconcileIntervalMs: flags.reconcileIntervalMs,
-          gossipSettings: PROFILES[flags.gossipProfile]!,
+          gossipProfile: flags.gossipProfile,
           logger,
         });
       } catch (e) {

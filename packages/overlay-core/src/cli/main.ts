@@ -1,17 +1,12 @@
 #!/usr/bin/env node
 // The `vnet` command line.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { addAgentCommand } from './agent.js';
 import { configCheck, EXIT_INVALID } from './config-check.js';
+import { positiveIntFlag } from './flags.js';
 import { addMasterCommand } from './master.js';
 import { ApiError, addOperatorCommands } from './operator.js';
-
-function positiveInt(value: string): number {
-  if (!/^[0-9]+$/.test(value))
-    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
-  return Number(value);
-}
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
@@ -29,7 +24,12 @@ export function buildProgram(): Command {
     )
     .argument('<file>', 'DC/OS config.yaml, or a file holding only the dcos_overlay_network block')
     .option('--json', 'print the result as JSON')
-    .option('--underlay-mtu <bytes>', "MTU of the nodes' underlay interfaces", positiveInt, 1500)
+    .option(
+      '--underlay-mtu <bytes>',
+      "MTU of the nodes' underlay interfaces",
+      positiveIntFlag('a positive number of bytes'),
+      1500,
+    )
     .action(async (file: string, opts: { json?: boolean; underlayMtu: number }) => {
       const out = await configCheck(file, opts);
       process.stdout.write(out.stdout);

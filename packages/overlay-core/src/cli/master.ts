@@ -3,28 +3,24 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile } from '../config/load.js';
 import { formatIssue, sortIssues } from '../config/types.js';
 import { MasterStartError, startMaster } from '../master/daemon.js';
-import { readTokenFile } from '../master/token.js';
+import { formatHostPort, type HostPort } from '../net/host-port.js';
+import { quote } from '../protocol/quote.js';
+import { loadTlsDir } from '../security/tls.js';
+import { readTokenFile } from '../security/token.js';
+import { hostPortFlag, hostPortOption, positiveIntFlag } from './flags.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
-import { loadTlsDir } from './tls.js';
 
-export function parseHostPort(value: string): string {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(value);
-  if (!m || Number(m[2]) > 65535) {
-    throw new InvalidArgumentError(`"${value}" is not host:port`);
-  }
-  return value;
-}
-
+/** `id=host:port,...`: every master's Raft peer address (1, 3 or 5 of them). */
 export function parsePeers(value: string): Record<string, string> {
   const peers: Record<string, string> = {};
   for (const part of value.split(',')) {
     const eq = part.indexOf('=');
     const id = part.slice(0, eq).trim();
     if (eq <= 0 || id === '') {
-      throw new InvalidArgumentError(`"${part}" is not id=host:port`);
+      throw new InvalidArgumentError(`${quote(part)} is not id=host:port`);
     }
-    if (peers[id]) throw new InvalidArgumentError(`master id "${id}" is listed twice`);
-    peers[id] = parseHostPort(part.slice(eq + 1).trim());
+    if (peers[id]) throw new InvalidArgumentError(`master id ${quote(id)} is listed twice`);
+    peers[id] = formatHostPort(hostPortFlag(part.slice(eq + 1).trim()));
   }
   const n = Object.keys(peers).length;
   if (n !== 1 && n !== 3 && n !== 5) {
@@ -33,18 +29,11 @@ export function parsePeers(value: string): Record<string, string> {
   return peers;
 }
 
-function positiveInt(value: string): number {
-  if (!/^[1-9][0-9]*$/.test(value)) {
-    throw new InvalidArgumentError(`"${value}" is not a positive integer`);
-  }
-  return Number(value);
-}
-
 interface MasterFlags {
   id: string;
   peers: Record<string, string>;
-  listen: string;
-  http: string;
+  listen: HostPort;
+  http: HostPort;
   config: string;
   dataDir: string;
   tlsDir?: string;
@@ -72,12 +61,13 @@ export function addMasterCommand(program: Command): void {
       'config.yaml or dcos_overlay_network block (see vnet config check)',
     )
     .requiredOption('--data-dir <dir>', 'where the overlay replicated log lives (LevelDB)')
-    .option('--listen <host:port>', 'node-facing gRPC service', parseHostPort, '0.0.0.0:7000')
-    .option(
-      '--http <host:port>',
-      'HTTP API (/overlay-master/..., /metrics, /health)',
-      parseHostPort,
-      '0.0.0.0:8080',
+    .addOption(hostPortOption('--listen <host:port>', 'node-facing gRPC service', '0.0.0.0:7000'))
+    .addOption(
+      hostPortOption(
+        '--http <host:port>',
+        'HTTP API (/overlay-master/..., /metrics, /health)',
+        '0.0.0.0:8080',
+      ),
     )
     .option('--tls-dir <dir>', 'mutual TLS for gRPC and Raft: ca.pem, cert.pem, key.pem')
     .option('--token-file <file>', 'require this bearer token for every request that changes state')
@@ -92,7 +82,7 @@ export function addMasterCommand(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--raft-tick-ms <ms>', 'Raft tick; elections take 10-20 ticks').argParser(
-        positiveInt,
+        positiveIntFlag('a positive number of milliseconds'),
       ),
     )
     .action(async (flags: MasterFlags) => {

@@ -1,9 +1,17 @@
 // Operator commands against the masters' HTTP API: `vnet state`, `vnet overlay ...`,
 // `vnet node ...`. Any master answers; the first one that can be reached is used.
-import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { StateJson } from '../ipam/state-json.js';
-import type { NodeView, OverlayView } from '../master/views.js';
+import type {
+  ErrorDocument,
+  NodeView,
+  OverlayDocument,
+  OverlaysDocument,
+  OverlayView,
+  RemovedOverlayDocument,
+  StateJson,
+} from '../protocol/documents.js';
+import { quote } from '../protocol/quote.js';
+import { readTokenFile } from '../security/token.js';
 import { renderTable } from './table.js';
 
 interface ApiFlags {
@@ -26,7 +34,7 @@ function parseMasters(value: string, previous: string[] | undefined): string[] {
       const u = new URL(url.includes('://') ? url : `http://${url}`);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
     } catch {
-      throw new InvalidArgumentError(`"${url}" is not a master's HTTP address`);
+      throw new InvalidArgumentError(`${quote(url)} is not a master's HTTP address`);
     }
   }
   const base = previous && previous !== defaultMasters ? previous : [];
@@ -47,7 +55,7 @@ function withApiOptions(cmd: Command): Command {
 }
 
 async function token(flags: ApiFlags): Promise<string | undefined> {
-  if (flags.tokenFile) return (await readFile(flags.tokenFile, 'utf8')).split('\n')[0]!.trim();
+  if (flags.tokenFile) return readTokenFile(flags.tokenFile);
   return process.env.VNET_TOKEN || undefined;
 }
 
@@ -95,7 +103,7 @@ async function request(
 
 function errorText(body: unknown, status: number): string {
   if (typeof body === 'object' && body !== null && 'error' in body) {
-    const b = body as { error: string; holders?: string[] };
+    const b = body as ErrorDocument;
     const holders = b.holders?.length ? ` (held by ${b.holders.join(', ')})` : '';
     return `${status}: ${b.error}${holders}`;
   }
@@ -108,7 +116,7 @@ function print(flags: ApiFlags, value: unknown, human: () => string): void {
 
 function prefixLength(value: string): number {
   if (!/^[0-9]{1,3}$/.test(value))
-    throw new InvalidArgumentError(`"${value}" is not a prefix length`);
+    throw new InvalidArgumentError(`${quote(value)} is not a prefix length`);
   return Number(value);
 }
 
@@ -182,13 +190,13 @@ export function addOperatorCommands(program: Command): void {
       const head = `vtep_subnet ${net.vtep_subnet}${net.vtep_subnet6 ? ` ${net.vtep_subnet6}` : ''}, vtep_mac_oui ${net.vtep_mac_oui}, ${state.agents?.length ?? 0} nodes`;
       const rows = (state.agents ?? []).flatMap((a) =>
         (a.overlays ?? []).map((o) => [
-          a.ip,
-          o.info.name,
+          a.ip ?? '-',
+          o.info?.name ?? '-',
           [o.subnet, o.subnet6].filter(Boolean).join(' ') || '-',
           o.mesos_bridge?.ip ?? '-',
           o.docker_bridge?.ip ?? '-',
-          o.backend.vxlan.vtep_ip,
-          o.backend.vxlan.vtep_mac,
+          o.backend?.vxlan?.vtep_ip ?? '-',
+          o.backend?.vxlan?.vtep_mac ?? '-',
           o.state ? `${o.state.status}${o.state.error ? `: ${o.state.error}` : ''}` : '-',
         ]),
       );
@@ -205,10 +213,7 @@ export function addOperatorCommands(program: Command): void {
       .description('overlays with their free and used blocks and addresses')
       .option('--json', 'print JSON'),
   ).action(async (flags: ApiFlags) => {
-    const body = (await request(flags, 'GET', '/overlay-master/overlays')) as {
-      overlays: OverlayView[];
-      vtep: { v4: { used: number; total: number } };
-    };
+    const body = (await request(flags, 'GET', '/overlay-master/overlays')) as OverlaysDocument;
     print(
       flags,
       body,
@@ -227,9 +232,7 @@ export function addOperatorCommands(program: Command): void {
       flags,
       'GET',
       `/overlay-master/overlays/${encodeURIComponent(name)}`,
-    )) as OverlayView & {
-      agents: (NodeView['overlays'][number] & { ip: string })[];
-    };
+    )) as OverlayDocument;
     print(flags, body, () => {
       const rows = body.agents.map((a) => [
         a.ip,
@@ -294,10 +297,7 @@ export function addOperatorCommands(program: Command): void {
       flags,
       'DELETE',
       `/overlay-master/overlays/${encodeURIComponent(name)}${q}`,
-    )) as {
-      removed: string;
-      holders: string[];
-    };
+    )) as RemovedOverlayDocument;
     print(
       flags,
       r,

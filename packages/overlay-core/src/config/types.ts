@@ -1,34 +1,19 @@
 // The operator's `dcos_overlay_network` block once validated. Field names are DC/OS's own, so the
-// block can be echoed unchanged in `/overlay-master/state`.
+// block can be echoed unchanged in `/overlay-master/state`; the types are the node API's messages
+// (proto/overlay.proto), so a field added there reaches the config, the log and the nodes.
+import type { NetworkMessage__Output, OverlayInfo__Output } from '../protocol/messages.js';
+import { QUOTE_MAX } from '../protocol/quote.js';
 
-export interface OverlayConfig {
-  /** 1-13 characters; the bridges are `m-<name>` and `d-<name>` (Linux allows 15). */
-  name: string;
-  /** IPv4 network the overlay's node blocks are cut from. */
-  subnet?: string;
-  /** Length of the IPv4 block each node gets. */
-  prefix?: number;
-  subnet6?: string;
-  prefix6?: number;
-  /** Absent means enabled; kept absent so the state JSON echoes the operator's block. */
-  enabled?: boolean;
-  /**
-   * Absent means true: forwarded traffic between this overlay and another isolated overlay is
-   * dropped. `false` lets it exchange traffic with every other overlay, both ways.
-   */
-  isolated?: boolean;
-}
+/** One overlay of a validated config: the node API's OverlayInfo, with its name. */
+export type OverlayConfig = OverlayInfo__Output & { name: string };
 
-export interface NetworkConfig {
+/** A validated network config: the node API's NetworkConfig, every required field set. */
+export type NetworkConfig = Omit<NetworkMessage__Output, 'overlays'> & {
   vtep_subnet: string;
-  vtep_subnet6?: string;
-  /** Echoed verbatim, as DC/OS did ("70:B3:D5:00:00:00"). */
   vtep_mac_oui: string;
-  vtep_mtu?: number;
-  /** MTU of bridges and containers; not part of DC/OS's NetworkConfig message. */
   overlay_mtu: number;
   overlays: OverlayConfig[];
-}
+};
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -57,7 +42,11 @@ export function formatPath(path: ConfigPath): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${part}` : part;
+    else {
+      // A key from the input (an unknown one, say) is shown cut, like any quoted input.
+      const key = part.length > QUOTE_MAX ? `${part.slice(0, QUOTE_MAX)}…` : part;
+      out += out ? `.${key}` : key;
+    }
   }
   return out || '(top level)';
 }

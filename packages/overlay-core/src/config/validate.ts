@@ -8,6 +8,7 @@ import {
   overlaps,
   parseCidr,
 } from '../net/cidr.js';
+import { quote } from '../protocol/quote.js';
 import { closest } from './did-you-mean.js';
 import {
   type ConfigIssue,
@@ -65,7 +66,7 @@ const describe = (v: unknown): string =>
       ? 'a list'
       : typeof v === 'object'
         ? 'a mapping'
-        : JSON.stringify(v);
+        : quote(v);
 
 /** Addresses left for containers in each half of a node block of length `prefix`. */
 export function containersPerHalf(family: Family, prefix: number): bigint {
@@ -232,18 +233,21 @@ export function validateNetworkConfig(
 function checkOui(c: Checker, oui: string | undefined): void {
   if (oui === undefined) return;
   if (!OUI_PATTERN.test(oui)) {
-    c.report(['vtep_mac_oui'], `"${oui}" is not a MAC address like 70:B3:D5:00:00:00`);
+    c.report(['vtep_mac_oui'], `${quote(oui)} is not a MAC address like 70:B3:D5:00:00:00`);
     return;
   }
   const bytes = oui.split(':').map((b) => Number.parseInt(b, 16));
   if (bytes.slice(3).some((b) => b !== 0)) {
     c.report(
       ['vtep_mac_oui'],
-      `"${oui}" sets its low three bytes: they must be zero (they come from the VTEP IP), e.g. ${oui.slice(0, 8)}:00:00:00`,
+      `${quote(oui)} sets its low three bytes: they must be zero (they come from the VTEP IP), e.g. ${oui.slice(0, 8)}:00:00:00`,
     );
   }
   if ((bytes[0]! & 1) === 1) {
-    c.report(['vtep_mac_oui'], `"${oui}" is a multicast OUI (lowest bit of the first byte set)`);
+    c.report(
+      ['vtep_mac_oui'],
+      `${quote(oui)} is a multicast OUI (lowest bit of the first byte set)`,
+    );
   }
 }
 
@@ -322,19 +326,20 @@ function checkName(
   if (name.length === 0 || name.length > MAX_OVERLAY_NAME) {
     c.report(
       at,
-      `"${name}" must be 1 to ${MAX_OVERLAY_NAME} characters, so that m-${name} and d-${name} fit Linux's 15-character device names`,
+      `${quote(name)} must be 1 to ${MAX_OVERLAY_NAME} characters, so that its bridges m-NAME and d-NAME fit Linux's 15-character device names`,
     );
   } else if (!NAME_PATTERN.test(name)) {
     c.report(
       at,
-      `"${name}" may hold only lowercase letters, digits, '-' and '_', and must start with a letter or digit`,
+      `${quote(name)} may hold only lowercase letters, digits, '-' and '_', and must start with a letter or digit`,
     );
   }
   if (RESERVED_NAMES.has(name)) {
-    c.report(at, `"${name}" is reserved (host, bridge, default and none name other networks)`);
+    c.report(at, `${quote(name)} is reserved (host, bridge, default and none name other networks)`);
   }
   const first = seen.get(name);
-  if (first !== undefined) c.report(at, `duplicate name "${name}": overlays[${first}] has it too`);
+  if (first !== undefined)
+    c.report(at, `duplicate name ${quote(name)}: overlays[${first}] has it too`);
   else seen.set(name, index);
   return name;
 }

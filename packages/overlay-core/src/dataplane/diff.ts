@@ -28,7 +28,7 @@ import {
   type RuleActionName,
   type RuleSpec,
 } from '@vnet/netlink-ffi';
-import { VTEP_NAME } from '../ipam/ipam.js';
+import { isMesosBridge, VTEP_NAME } from '../protocol/allocation.js';
 import { canonIp, canonMac, canonPrefix, familyOf, isLinkLocal6, isSpecialMac } from './text.js';
 import {
   type Conflict,
@@ -43,7 +43,7 @@ const PERMANENT = NUD_STATES.permanent;
 const RTN_UNICAST = 1;
 /** The metric the kernel gives a route added without one. */
 const defaultMetric = (family: 4 | 6): number => (family === 4 ? 0 : 1024);
-const isOwnedBridge = (l: Link): boolean => l.kind === 'bridge' && l.name.startsWith('m-');
+const isOwnedBridge = (l: Link): boolean => l.kind === 'bridge' && isMesosBridge(l.name);
 
 export interface DiffResult {
   operations: Operation[];

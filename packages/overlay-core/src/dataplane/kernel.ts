@@ -9,7 +9,7 @@ import {
   type Operation,
   type OperationResult,
 } from '@vnet/netlink-ffi';
-import { VTEP_NAME } from '../ipam/ipam.js';
+import { VTEP_NAME } from '../protocol/allocation.js';
 import type { KernelState, Sysctl } from './types.js';
 
 async function orEmpty<T>(p: Promise<T[]>): Promise<T[]> {
@@ -22,7 +22,18 @@ async function orEmpty<T>(p: Promise<T[]>): Promise<T[]> {
   }
 }
 
-export class KernelAdapter {
+/** What the agent needs of a kernel: the seam it is tested through (an in-memory model in tests). */
+export interface Kernel {
+  dump(): Promise<KernelState>;
+  /** Runs operations in order; each gets its own result (a failure does not stop the rest). */
+  apply(operations: Operation[]): Promise<OperationResult[]>;
+  /** Writes sysctls; returns the ones that failed, with why. */
+  sysctls(list: readonly Sysctl[]): Promise<string[]>;
+  /** Replaces vnet's nftables table unless the same file was applied last (`force`: anyway). */
+  nftables(file: string, force?: boolean): Promise<boolean>;
+}
+
+export class KernelAdapter implements Kernel {
   private lastNft: string | undefined;
 
   constructor(

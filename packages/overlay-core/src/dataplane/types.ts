@@ -1,5 +1,6 @@
 // Inputs and output of the data-plane computation: what the node was allocated, what gossip says
-// about the other nodes, and the kernel objects that follow from both. Pure data, no I/O.
+// about the other nodes (both parsed at the edge: src/protocol/), and the kernel objects that
+// follow from both. Pure data, no I/O.
 import type {
   Address,
   AddressSpec,
@@ -16,9 +17,8 @@ import type {
   Rule,
   RuleSpec,
 } from '@vnet/netlink-ffi';
-
-/** UDP port of vtep1024 (DC/OS's; the device name and VNI are VTEP_NAME and VXLAN_VNI). */
-export const VXLAN_PORT = 64000;
+import type { Ip4 } from '../net/addr.js';
+import type { OverlayShare, Vtep } from '../protocol/node-allocation.js';
 
 /**
  * rtm_protocol / nh_protocol / FRA_PROTOCOL of every route, nexthop and rule vnet makes: how the
@@ -45,37 +45,17 @@ export const RULE_PRIORITY = 32000;
 export const NEXTHOP_BASE_V4 = 100_000_000;
 export const NEXTHOP_BASE_V6 = 200_000_000;
 
-/** One overlay as this node sees it: the overlay's networks and this node's block of it. */
-export interface LocalOverlay {
-  name: string;
-  /** The overlay's whole IPv4 network (e.g. 9.0.0.0/8). */
-  overlaySubnet?: string;
-  overlaySubnet6?: string;
-  /** This node's IPv4 block (e.g. 9.0.1.0/24); absent when none was allocated. */
-  subnet?: string;
-  /** This node's IPv6 block (e.g. fd01:b:0:0:1::/80). */
-  subnet6?: string;
-  /** Default true; a disabled overlay is treated as absent. */
-  enabled?: boolean;
-  /** Default true: traffic to other isolated overlays is dropped (see nftables.ts). */
-  isolated?: boolean;
-}
-
 /** This node's allocation and the facts of its host the kernel objects depend on. */
 export interface LocalNode {
   /** Underlay IPv4 address (the node's identity, VXLAN source). */
-  underlayIp: string;
+  underlay: Ip4;
   /** Underlay device (VXLAN `dev`). */
   underlayDev: string;
   underlayMtu: number;
   /** Agents have `m-<name>` bridges; masters (false) only the VTEP and routes. */
   bridges: boolean;
-  /** VTEP IPv4 with the VTEP subnet's prefix, e.g. 44.128.0.1/20. */
-  vtepIp: string;
-  /** VTEP IPv6 with prefix, e.g. fd01:a::1/64. */
-  vtepIp6?: string;
-  vtepMac: string;
-  overlays: LocalOverlay[];
+  vtep: Vtep;
+  overlays: readonly OverlayShare[];
 }
 
 export interface NetworkSettings {
@@ -83,17 +63,6 @@ export interface NetworkSettings {
   overlayMtu?: number;
   /** MTU of vtep1024 (default underlay MTU - 50). */
   vtepMtu?: number;
-}
-
-/** Another node's VTEP record, as learned by gossip. */
-export interface RemoteNode {
-  underlayIp: string;
-  /** VTEP IPv4, with or without its prefix. */
-  vtepIp: string;
-  vtepIp6?: string;
-  vtepMac: string;
-  /** This node's block of each overlay. */
-  blocks: Record<string, { subnet?: string; subnet6?: string }>;
 }
 
 /** A sysctl the adapter must write (`/proc/sys/` + key with dots as slashes). */

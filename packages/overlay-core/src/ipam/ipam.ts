@@ -12,32 +12,10 @@ import {
   parseAddress,
   parseCidr,
 } from '../net/cidr.js';
+import type { OverlayReport } from '../protocol/allocation.js';
+import { quote } from '../protocol/quote.js';
 import { AllocationError, OverlayExhaustedError, VtepExhaustedError } from './errors.js';
 import { BlockPool } from './pool.js';
-
-export const VXLAN_VNI = 1024;
-export const VTEP_NAME = 'vtep1024';
-
-export type OverlayStatus = 'STATUS_INVALID' | 'STATUS_OK' | 'STATUS_FAILED' | 'STATUS_CONFIGURING';
-export const OVERLAY_STATUSES: readonly OverlayStatus[] = [
-  'STATUS_INVALID',
-  'STATUS_OK',
-  'STATUS_FAILED',
-  'STATUS_CONFIGURING',
-];
-
-/** Container addresses a node uses in the two halves of its block of one overlay. */
-export interface AddressUsage {
-  mesos: number;
-  docker: number;
-}
-
-/** What a node last reported about one of its overlays. */
-export interface OverlayReport {
-  status: OverlayStatus;
-  error?: string;
-  used?: AddressUsage;
-}
 
 /** One node's share of one overlay: its block per family, or why it has none. */
 export interface NodeOverlay {
@@ -306,17 +284,11 @@ export class Ipam {
   }
 
   /** Records what a node reported about one of its overlays; false if it holds no such overlay. */
-  setStatus(
-    ip: string,
-    overlay: string,
-    status: OverlayStatus,
-    error?: string,
-    used?: AddressUsage,
-  ): boolean {
+  setStatus(ip: string, overlay: string, r: OverlayReport): boolean {
     if (!this.nodeMap.get(ip)?.overlays.has(overlay)) return false;
-    const report: OverlayReport = { status };
-    if (error !== undefined) report.error = error;
-    if (used !== undefined) report.used = { mesos: used.mesos, docker: used.docker };
+    const report: OverlayReport = { status: r.status };
+    if (r.error !== undefined) report.error = r.error;
+    if (r.used !== undefined) report.used = { mesos: r.used.mesos, docker: r.used.docker };
     this.statuses.set(statusKey(ip, overlay), report);
     return true;
   }
@@ -516,13 +488,10 @@ function cidrOf(text: string, family: Family): Cidr {
 }
 
 /** A node is identified by its underlay IPv4 address, in canonical dotted form. */
-export function normalizeNodeIp(text: string): string {
+export function normalizeNodeIp(text: unknown): string {
   const v = typeof text === 'string' ? parseAddress(text, 4) : undefined;
   if (v === undefined) {
-    throw new AllocationError(
-      'INVALID_NODE_IP',
-      `node IP ${JSON.stringify(text)} is not an IPv4 address`,
-    );
+    throw new AllocationError('INVALID_NODE_IP', `node IP ${quote(text)} is not an IPv4 address`);
   }
   return formatAddress(4, v);
 }

@@ -2,17 +2,13 @@
 // objects; decoding checks their shape, so a damaged or foreign entry is refused deterministically
 // (the same way on every master) instead of throwing out of the state machine.
 import { pack, unpack } from '@vnet/raft';
-import type { NetworkConfig, OverlayConfig } from '../config/types.js';
-import { type AddressUsage, OVERLAY_STATUSES, type OverlayStatus } from '../ipam/ipam.js';
-import type { AgentJson } from '../ipam/state-json.js';
-
-/** One overlay's status as a node reports it. */
-export interface OverlayStatusReport {
-  name: string;
-  status: OverlayStatus;
-  error?: string;
-  used?: AddressUsage;
-}
+import { formatIssue, type NetworkConfig, type OverlayConfig } from '../config/types.js';
+import { validateNetworkConfig } from '../config/validate.js';
+import type { OverlayStatusReport } from '../protocol/allocation.js';
+import type { AgentJson } from '../protocol/documents.js';
+import type { ErrorCode } from '../protocol/errors.js';
+import { quote } from '../protocol/quote.js';
+import { parseOverlayReports } from '../protocol/reports.js';
 
 export type MasterCommand =
   /** Registers a node by its underlay IP (masters with bridges false). */
@@ -31,19 +27,6 @@ export type MasterCommand =
    * overlays the file dropped or changed. Conflicts refuse the whole command.
    */
   | { op: 'ensure-config'; config: NetworkConfig; applyRemovals: boolean };
-
-export type ErrorCode =
-  | 'BAD_COMMAND'
-  | 'NO_CONFIG'
-  | 'INVALID_NODE_IP'
-  | 'VTEP_EXHAUSTED'
-  | 'UNKNOWN_NODE'
-  | 'UNKNOWN_OVERLAY'
-  | 'INVALID_OVERLAY'
-  | 'OVERLAY_EXISTS'
-  | 'OVERLAY_HELD'
-  | 'INVALID_CONFIG'
-  | 'CONFIG_CONFLICT';
 
 export interface CommandFailure {
   ok: false;
@@ -69,7 +52,15 @@ export interface ConfigConflict {
 
 export type CommandResult =
   | CommandFailure
-  | { ok: true; op: 'register'; agent: AgentJson; created: boolean; changed: boolean }
+  | {
+      ok: true;
+      op: 'register';
+      agent: AgentJson;
+      created: boolean;
+      changed: boolean;
+      /** The log index of the registration (the agent's allocation reflects it). */
+      index: number;
+    }
   | { ok: true; op: 'report'; changed: boolean }
   | { ok: true; op: 'delete-nodes'; deleted: string[]; unknown: string[] }
   | { ok: true; op: 'add-overlay'; created: boolean; nodes: number }
@@ -108,35 +99,43 @@ function bool(o: Record<string, unknown>, key: string): boolean {
   return v;
 }
 
-function usage(v: unknown): AddressUsage | undefined {
-  if (v === undefined) return undefined;
-  if (!isObject(v)) throw new CommandDecodeError('used: expected {mesos, docker}');
-  const count = (key: string): number => {
-    const n = v[key];
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-      throw new CommandDecodeError(`used.${key}: expected a count`);
-    }
-    return n;
-  };
-  return { mesos: count('mesos'), docker: count('docker') };
-}
+/**
+ * An overlay as data, its fields of the right types (the state machine checks it against the
+ * config rules when it adds it).
+ */
+const OVERLAY_KEYS = new Set([
+  'name',
+  'subnet',
+  'prefix',
+  'subnet6',
+  'prefix6',
+  'enabled',
+  'isolated',
+]);
 
-function statusReport(v: unknown): OverlayStatusReport {
-  if (!isObject(v)) throw new CommandDecodeError('overlays[]: expected an object');
-  const status = str(v, 'status');
-  if (!OVERLAY_STATUSES.includes(status as OverlayStatus)) {
-    throw new CommandDecodeError(`status: unknown status ${JSON.stringify(status)}`);
+function overlayData(v: unknown): OverlayConfig {
+  if (!isObject(v)) throw new CommandDecodeError('overlay: expected an object');
+  const unknown = Object.keys(v).find((k) => !OVERLAY_KEYS.has(k));
+  if (unknown !== undefined) throw new CommandDecodeError(`overlay: unknown key ${quote(unknown)}`);
+  const out: OverlayConfig = { name: str(v, 'name') };
+  for (const key of ['subnet', 'subnet6'] as const) {
+    if (v[key] !== undefined) out[key] = str(v, key);
   }
-  const out: OverlayStatusReport = { name: str(v, 'name'), status: status as OverlayStatus };
-  if (v.error !== undefined) out.error = str(v, 'error');
-  const used = usage(v.used);
-  if (used) out.used = used;
+  for (const key of ['prefix', 'prefix6'] as const) {
+    const n = v[key];
+    if (n === undefined) continue;
+    if (typeof n !== 'number') throw new CommandDecodeError(`overlay.${key}: expected a number`);
+    out[key] = n;
+  }
+  for (const key of ['enabled', 'isolated'] as const) {
+    if (v[key] !== undefined) out[key] = bool(v, key);
+  }
   return out;
 }
 
 /**
- * Decodes a log entry. Overlay and network configs are passed on as data: the state machine
- * validates them with the same rules as a config file.
+ * Decodes a log entry. A network config is validated here with the config file's rules; an
+ * overlay is checked for its shape (the state machine checks it against the config it joins).
  */
 export function decodeCommand(bytes: Uint8Array): MasterCommand {
   let v: unknown;
@@ -151,7 +150,11 @@ export function decodeCommand(bytes: Uint8Array): MasterCommand {
       return { op: 'register', ip: str(v, 'ip'), bridges: bool(v, 'bridges') };
     case 'report': {
       if (!Array.isArray(v.overlays)) throw new CommandDecodeError('overlays: expected a list');
-      return { op: 'report', ip: str(v, 'ip'), overlays: v.overlays.map(statusReport) };
+      try {
+        return { op: 'report', ip: str(v, 'ip'), overlays: parseOverlayReports(v.overlays) };
+      } catch (e) {
+        throw new CommandDecodeError((e as Error).message);
+      }
     }
     case 'delete-nodes': {
       if (!Array.isArray(v.ips) || v.ips.some((ip) => typeof ip !== 'string')) {
@@ -160,20 +163,25 @@ export function decodeCommand(bytes: Uint8Array): MasterCommand {
       return { op: 'delete-nodes', ips: v.ips as string[] };
     }
     case 'add-overlay':
-      if (!isObject(v.overlay)) throw new CommandDecodeError('overlay: expected an object');
-      return { op: 'add-overlay', overlay: v.overlay as unknown as OverlayConfig };
+      return { op: 'add-overlay', overlay: overlayData(v.overlay) };
     case 'set-enabled':
       return { op: 'set-enabled', name: str(v, 'name'), enabled: bool(v, 'enabled') };
     case 'remove-overlay':
       return { op: 'remove-overlay', name: str(v, 'name'), force: bool(v, 'force') };
-    case 'ensure-config':
-      if (!isObject(v.config)) throw new CommandDecodeError('config: expected an object');
+    case 'ensure-config': {
+      const checked = validateNetworkConfig(v.config);
+      if (!checked.ok) {
+        throw new CommandDecodeError(
+          `config: ${checked.issues.map((i) => formatIssue(i)).join('; ')}`,
+        );
+      }
       return {
         op: 'ensure-config',
-        config: v.config as unknown as NetworkConfig,
+        config: checked.config,
         applyRemovals: bool(v, 'applyRemovals'),
       };
+    }
     default:
-      throw new CommandDecodeError(`unknown op ${JSON.stringify(v.op)}`);
+      throw new CommandDecodeError(`unknown op ${quote(v.op)}`);
   }
 }

@@ -7,13 +7,14 @@ import * as grpc from '@grpc/grpc-js';
 import {
   CorruptStoreError,
   GrpcServer,
-  type GrpcTls,
   GrpcTransport,
   type Logger as RaftLogger,
   RaftNode,
 } from '@vnet/raft';
 import type { Logger } from 'pino';
 import type { NetworkConfig } from '../config/types.js';
+import { formatHostPort, type HostPort } from '../net/host-port.js';
+import { serverCredentials, type TlsFiles } from '../security/tls.js';
 import type { CommandResult, ConfigConflict } from './commands.js';
 import { conflictMessage, conflictsOf, diffConfig } from './config-diff.js';
 import { addOverlayMasterService } from './grpc-service.js';
@@ -28,15 +29,15 @@ export interface MasterOptions {
   id: string;
   /** Raft peer addresses (id -> host:port) of every founding master, this one included. */
   peers: Record<string, string>;
-  /** host:port of the node-facing gRPC service. */
-  listen: string;
-  /** host:port of the HTTP API. */
-  http: string;
+  /** The node-facing gRPC service. */
+  listen: HostPort;
+  /** The HTTP API. */
+  http: HostPort;
   /** The validated config file. */
   config: NetworkConfig;
   configFile: string;
   dataDir: string;
-  tls?: GrpcTls;
+  tls?: TlsFiles;
   token?: string;
   /** Remove (or re-create) overlays the file dropped (or changed) through the log. */
   applyRemovals?: boolean;
@@ -75,12 +76,6 @@ export interface RunningMaster {
 
 function raftLogger(log: Logger): RaftLogger {
   return (level, msg, fields) => log[level]({ ...fields, component: 'raft' }, msg);
-}
-
-function splitHostPort(address: string, what: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(address);
-  if (!m) throw new MasterStartError(`${what}: expected host:port, got "${address}"`, 2);
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
@@ -154,12 +149,11 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
       ...(opts.token !== undefined && { token: opts.token }),
       ready: () => ready,
     });
-    const { host: httpHost, port: httpPort } = splitHostPort(opts.http, '--http');
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', (e) =>
-        reject(new MasterStartError(`--http ${opts.http}: ${e.message}`, 1)),
+        reject(new MasterStartError(`--http ${formatHostPort(opts.http)}: ${e.message}`, 1)),
       );
-      httpServer.listen(httpPort, httpHost, resolve);
+      httpServer.listen(opts.http.port, opts.http.host, resolve);
     });
     cleanups.push(
       () =>
@@ -195,24 +189,16 @@ export async function startMaster(opts: MasterOptions): Promise<RunningMaster> {
       metrics,
       ...(opts.token !== undefined && { token: opts.token }),
     });
-    const credentials = opts.tls
-      ? grpc.ServerCredentials.createSsl(
-          opts.tls.ca,
-          [{ private_key: opts.tls.key, cert_chain: opts.tls.cert }],
-          true,
-        )
-      : grpc.ServerCredentials.createInsecure();
+    const listen = formatHostPort(opts.listen);
     const grpcPort = await new Promise<number>((resolve, reject) => {
-      grpcServer.bindAsync(opts.listen, credentials, (err, port) =>
-        err
-          ? reject(new MasterStartError(`--listen ${opts.listen}: ${err.message}`, 1))
-          : resolve(port),
+      grpcServer.bindAsync(listen, serverCredentials(opts.tls), (err, port) =>
+        err ? reject(new MasterStartError(`--listen ${listen}: ${err.message}`, 1)) : resolve(port),
       );
     });
     cleanups.push(() => grpcServer.forceShutdown());
     ready = true;
     log.info(
-      { id: opts.id, raft: raftAddress, grpc: opts.listen, http: opts.http },
+      { id: opts.id, raft: raftAddress, grpc: listen, http: formatHostPort(opts.http) },
       'overlay master ready',
     );
     return {

@@ -2,24 +2,27 @@
 // ReportStatus and Watch. Any master answers: changes go through the Proposer (forwarded to the
 // leader from followers); a re-registration or report that changes nothing is answered from the
 // state after a ReadIndex, without a log write. Watch streams come from this master's own applied
-// state, so a node may stay connected to a follower.
-import * as grpc from '@grpc/grpc-js';
+// state, so a node may stay connected to a follower. Requests are checked here, once; failures
+// become statuses through the one error table (src/protocol/errors.ts).
+import type * as grpc from '@grpc/grpc-js';
 import type { RaftNode } from '@vnet/raft';
+import { normalizeNodeIp } from '../ipam/ipam.js';
+import type { OverlayStatusReport } from '../protocol/allocation.js';
+import { ERRORS, grpcStatusOf, MasterError } from '../protocol/errors.js';
 import {
-  type AllocationUpdate,
-  networkMessage,
+  type Allocation__Output,
+  type OverlayMasterHandlers,
   overlayMasterService,
-  type RegisterRequest,
-  type StatusReport,
-  type WatchRequest,
-} from '../api/proto.js';
-import { normalizeNodeIp, OVERLAY_STATUSES, type OverlayStatus } from '../ipam/ipam.js';
-import { type AgentJson, agentJson } from '../ipam/state-json.js';
-import type { CommandFailure, CommandResult, OverlayStatusReport } from './commands.js';
+  type StatusReply,
+} from '../protocol/messages.js';
+import { quote } from '../protocol/quote.js';
+import { parseOverlayReports, ReportError } from '../protocol/reports.js';
+import { bearerCheck } from '../security/token.js';
+import type { CommandResult } from './commands.js';
+import { allocationMessage, networkMessage } from './documents.js';
 import type { MasterMetrics } from './metrics.js';
-import { ProposeError, type Proposer } from './proposer.js';
+import type { Proposer } from './proposer.js';
 import type { MasterStateMachine } from './state-machine.js';
-import { tokenMatches } from './token.js';
 
 export interface ServiceDeps {
   node: RaftNode<CommandResult>;
@@ -30,204 +33,156 @@ export interface ServiceDeps {
   token?: string;
 }
 
-type Callback<T> = (err: Partial<grpc.StatusObject> | null, value?: T) => void;
-
-const statusError = (code: grpc.status, details: string): Partial<grpc.StatusObject> => ({
-  code,
-  details,
-});
-
-function failureStatus(f: CommandFailure): Partial<grpc.StatusObject> {
-  switch (f.code) {
-    case 'NO_CONFIG':
-      return statusError(grpc.status.UNAVAILABLE, f.message);
-    case 'VTEP_EXHAUSTED':
-      return statusError(grpc.status.RESOURCE_EXHAUSTED, f.message);
-    case 'UNKNOWN_NODE':
-      return statusError(grpc.status.NOT_FOUND, f.message);
-    default:
-      return statusError(grpc.status.INVALID_ARGUMENT, f.message);
-  }
-}
-
-function proposeStatus(e: unknown): Partial<grpc.StatusObject> {
-  if (e instanceof ProposeError) {
-    const code =
-      e.kind === 'unavailable'
-        ? grpc.status.UNAVAILABLE
-        : e.kind === 'rejected'
-          ? grpc.status.RESOURCE_EXHAUSTED
-          : grpc.status.DEADLINE_EXCEEDED;
-    return statusError(code, e.message);
-  }
-  return statusError(grpc.status.INTERNAL, (e as Error).message);
-}
-
 function nodeIp(ip: unknown): string {
   try {
-    return normalizeNodeIp(ip as string);
+    return normalizeNodeIp(ip);
   } catch (e) {
-    throw statusError(grpc.status.INVALID_ARGUMENT, `ip: ${(e as Error).message}`);
+    throw new MasterError('INVALID_NODE_IP', `ip: ${(e as Error).message}`);
   }
 }
 
-function reports(raw: StatusReport['overlays']): OverlayStatusReport[] {
-  return (raw ?? []).map((r, i) => {
-    const where = `overlays[${i}]`;
-    if (typeof r?.name !== 'string' || r.name === '') {
-      throw statusError(grpc.status.INVALID_ARGUMENT, `${where}.name: required`);
-    }
-    const status = r.status ?? 'STATUS_INVALID';
-    if (!OVERLAY_STATUSES.includes(status as OverlayStatus)) {
-      throw statusError(grpc.status.INVALID_ARGUMENT, `${where}.status: unknown ${status}`);
-    }
-    const out: OverlayStatusReport = { name: r.name, status: status as OverlayStatus };
-    if (r.error !== undefined && r.error !== '') out.error = String(r.error);
-    if (r.used) out.used = { mesos: r.used.mesos ?? 0, docker: r.used.docker ?? 0 };
-    return out;
-  });
+function reports(raw: unknown): OverlayStatusReport[] {
+  try {
+    return parseOverlayReports(raw);
+  } catch (e) {
+    if (e instanceof ReportError) throw new MasterError('INVALID_ARGUMENT', e.message);
+    throw e;
+  }
 }
 
-export function overlayMasterImplementation(deps: ServiceDeps): grpc.UntypedServiceImplementation {
+/** A command's failure as a MasterError with the same code. */
+function failure(r: CommandResult): MasterError {
+  if (r.ok) return new MasterError('INTERNAL', `unexpected result of ${r.op}`);
+  return new MasterError(r.code, r.message);
+}
+
+export function overlayMasterImplementation(deps: ServiceDeps): OverlayMasterHandlers {
   const { node, sm, proposer, metrics } = deps;
+  const authorize = bearerCheck(deps.token);
 
-  const authorized = (call: { metadata: grpc.Metadata }): boolean => {
-    if (deps.token === undefined) return true;
-    const header = call.metadata.get('authorization')[0];
-    return typeof header === 'string' && tokenMatches(header, deps.token);
-  };
-  const unauthenticated = statusError(
-    grpc.status.UNAUTHENTICATED,
-    'a bearer token is required (authorization metadata)',
-  );
+  /** The node's allocation as this master holds it now (after a command, or a ReadIndex). */
+  const allocation = (ip: string): Allocation__Output =>
+    allocationMessage(sm.ipam!, ip, sm.appliedIndex);
 
-  async function register(req: RegisterRequest): Promise<AgentJson> {
-    const ip = nodeIp(req.ip);
-    const bridges = req.bridges ?? false;
+  async function register(ip: string, bridges: boolean): Promise<Allocation__Output> {
     const ipam = sm.ipam;
     if (ipam && !ipam.wouldChange(ip, { bridges })) {
       // Nothing to write: confirm leadership (ReadIndex), then answer from the state.
       await node.read().catch((e) => {
-        throw statusError(grpc.status.UNAVAILABLE, (e as Error).message);
+        throw new MasterError('UNAVAILABLE', (e as Error).message);
       });
-      const current = sm.ipam?.getNode(ip);
-      if (current && sm.ipam && !sm.ipam.wouldChange(ip, { bridges })) {
+      if (sm.ipam?.getNode(ip) && !sm.ipam.wouldChange(ip, { bridges })) {
         metrics.registration('unchanged');
-        return agentJson(sm.ipam, current);
+        return allocation(ip);
       }
     }
     let result: CommandResult;
     try {
       result = await proposer.propose({ op: 'register', ip, bridges });
     } catch (e) {
-      metrics.failure('unavailable');
-      throw proposeStatus(e);
+      metrics.failure(e instanceof MasterError ? ERRORS[e.code].reason : 'internal');
+      throw e;
     }
-    if (!result.ok) {
+    if (!result.ok || result.op !== 'register') {
       metrics.registration('failed');
-      metrics.failure(
-        result.code === 'VTEP_EXHAUSTED'
-          ? 'vtep_exhausted'
-          : result.code === 'NO_CONFIG'
-            ? 'no_config'
-            : 'invalid_request',
-      );
-      throw failureStatus(result);
+      const err = failure(result);
+      metrics.failure(ERRORS[err.code].reason);
+      throw err;
     }
-    if (result.op !== 'register') throw statusError(grpc.status.INTERNAL, 'unexpected result');
     metrics.registration(result.created ? 'created' : result.changed ? 'changed' : 'unchanged');
-    const failed = (result.agent.overlays ?? []).filter(
+    const exhausted = (result.agent.overlays ?? []).filter(
       (o) => o.state?.status === 'STATUS_FAILED' && !o.subnet && !o.subnet6,
     ).length;
-    if (result.changed && failed > 0) metrics.failure('overlay_exhausted', failed);
-    return result.agent;
+    if (result.changed && exhausted > 0) metrics.failure('overlay_exhausted', exhausted);
+    // The leader's answer: this master may not have applied the entry yet (a follower).
+    return { agent: result.agent, network: networkMessage(sm.ipam!.config), index: result.index };
   }
 
-  async function reportStatus(req: StatusReport): Promise<{ changed: boolean }> {
-    const ip = nodeIp(req.ip);
-    const items = reports(req.overlays);
+  async function reportStatus(ip: string, items: OverlayStatusReport[]): Promise<StatusReply> {
     const ipam = sm.ipam;
-    const same =
-      ipam?.getNode(ip) !== undefined &&
-      items.every(
+    const known = ipam?.getNode(ip);
+    if (known) {
+      // Refused here without a log write; the state machine checks the same.
+      const unknown = items.find((r) => !known.overlays.has(r.name));
+      if (unknown) {
+        throw new MasterError(
+          'UNKNOWN_OVERLAY',
+          `node ${ip} holds no overlay named ${quote(unknown.name)}; nothing was recorded`,
+        );
+      }
+      const same = items.every(
         (r) =>
-          JSON.stringify(ipam.getStatus(ip, r.name)) ===
+          JSON.stringify(ipam!.getStatus(ip, r.name)) ===
           JSON.stringify({
             status: r.status,
             ...(r.error !== undefined && { error: r.error }),
             ...(r.used && { used: r.used }),
           }),
       );
-    if (same) {
-      metrics.report(false);
-      return { changed: false };
+      if (same) {
+        metrics.report(false);
+        return { changed: false };
+      }
     }
-    let result: CommandResult;
-    try {
-      result = await proposer.propose({ op: 'report', ip, overlays: items });
-    } catch (e) {
-      throw proposeStatus(e);
-    }
-    if (!result.ok) throw failureStatus(result);
-    const changed = result.op === 'report' && result.changed;
-    metrics.report(changed);
-    return { changed };
+    const result = await proposer.propose({ op: 'report', ip, overlays: items });
+    if (!result.ok || result.op !== 'report') throw failure(result);
+    metrics.report(result.changed);
+    return { changed: result.changed };
   }
 
+  /** Runs a unary handler: token first, then the request, failures as statuses. */
   const unary =
     <Req, Res>(fn: (req: Req) => Promise<Res>) =>
-    (call: grpc.ServerUnaryCall<Req, Res>, callback: Callback<Res>): void => {
-      if (!authorized(call)) {
-        callback(unauthenticated);
-        return;
-      }
-      fn(call.request).then(
-        (res) => callback(null, res),
-        (err) => callback(err?.code !== undefined ? err : proposeStatus(err)),
-      );
+    (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+      Promise.resolve()
+        .then(() => {
+          authorize(call.metadata.get('authorization')[0]);
+          return fn(call.request);
+        })
+        .then(
+          (res) => callback(null, res),
+          (err) => callback(grpcStatusOf(err)),
+        );
     };
-
-  function watch(call: grpc.ServerWritableStream<WatchRequest, AllocationUpdate>): void {
-    if (!authorized(call)) {
-      call.emit('error', unauthenticated);
-      return;
-    }
-    let ip: string;
-    try {
-      ip = nodeIp(call.request.ip);
-    } catch (e) {
-      call.emit('error', e);
-      return;
-    }
-    let last = '';
-    const push = (index: number) => {
-      const ipam = sm.ipam;
-      if (!ipam) return;
-      const current = ipam.getNode(ip);
-      const update: AllocationUpdate = current
-        ? { agent: agentJson(ipam, current), network: networkMessage(ipam.config), index }
-        : { deleted: true, network: networkMessage(ipam.config), index };
-      const key = JSON.stringify({ ...update, index: 0 });
-      if (key === last) return;
-      last = key;
-      call.write(update);
-    };
-    push(sm.appliedIndex);
-    const off = sm.onChange((change) => {
-      if (change.config || change.nodes.includes(ip) || change.deleted.includes(ip)) {
-        push(change.index);
-      }
-    });
-    const end = () => off();
-    call.on('cancelled', end);
-    call.on('close', end);
-    call.on('error', end);
-  }
 
   return {
-    Register: unary(register),
-    ReportStatus: unary(reportStatus),
-    Watch: watch,
+    Register: unary((req) => {
+      const ip = nodeIp(req.ip);
+      return register(ip, req.bridges ?? false);
+    }),
+    ReportStatus: unary((req) => {
+      const ip = nodeIp(req.ip);
+      return reportStatus(ip, reports(req.overlays));
+    }),
+    Watch: (call) => {
+      let ip: string;
+      try {
+        authorize(call.metadata.get('authorization')[0]);
+        ip = nodeIp(call.request.ip);
+      } catch (e) {
+        call.emit('error', grpcStatusOf(e));
+        return;
+      }
+      let last = '';
+      const push = (index: number) => {
+        if (!sm.ipam) return;
+        const update = allocationMessage(sm.ipam, ip, index);
+        const key = JSON.stringify({ ...update, index: 0 });
+        if (key === last) return;
+        last = key;
+        call.write(update);
+      };
+      push(sm.appliedIndex);
+      // Status-only changes are what the node itself reported: not pushed back.
+      const off = sm.onChange((change) => {
+        if (change.config || change.nodes.includes(ip) || change.deleted.includes(ip)) {
+          push(change.index);
+        }
+      });
+      call.on('cancelled', off);
+      call.on('close', off);
+      call.on('error', off);
+    },
   };
 }
 

@@ -1,18 +1,22 @@
 // The master's HTTP API. Any master answers: reads wait for a ReadIndex so a follower serves
 // current data; changes go through the Proposer. DC/OS's two endpoints keep their shapes and
 // statuses; the overlay, node and usage endpoints are ours. Bodies are checked before anything
-// is proposed, so a bad request changes nothing and names the field that was wrong.
+// is proposed, so a bad request changes nothing and names the field that was wrong. Failures are
+// MasterErrors, answered with the HTTP status of the one error table (src/protocol/errors.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RaftNode } from '@vnet/raft';
 import { formatIssue, type OverlayConfig } from '../config/types.js';
 import { validateNetworkConfig } from '../config/validate.js';
 import { type Ipam, normalizeNodeIp } from '../ipam/ipam.js';
-import { toStateJson } from '../ipam/state-json.js';
+import type { ErrorDocument, MasterHealth } from '../protocol/documents.js';
+import { asMasterError, ERRORS, MasterError } from '../protocol/errors.js';
+import { quote } from '../protocol/quote.js';
+import { bearerCheck } from '../security/token.js';
 import type { CommandResult, MasterCommand } from './commands.js';
+import { toStateJson } from './documents.js';
 import type { MasterMetrics } from './metrics.js';
-import { ProposeError, type Proposer } from './proposer.js';
+import type { Proposer } from './proposer.js';
 import type { MasterStateMachine } from './state-machine.js';
-import { tokenMatches } from './token.js';
 import { nodeView, overlayViews, vtepView } from './views.js';
 
 export interface HttpApiDeps {
@@ -26,19 +30,14 @@ export interface HttpApiDeps {
   ready: () => boolean;
 }
 
-const MAX_BODY = 1 << 20;
-
-/** An error answer: status, message, and extra fields for the JSON body. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
+/** The largest body a request may have. */
+export const MAX_BODY = 1 << 20;
+/**
+ * A larger body is still read (and thrown away) up to this size, so that its 413 reaches a
+ * client that writes the whole body first and the connection stays usable; beyond it the
+ * connection is closed.
+ */
+const MAX_DRAIN = 16 << 20;
 
 type Handler = (req: IncomingMessage, params: string[], url: URL) => Promise<[number, unknown]>;
 
@@ -49,20 +48,50 @@ interface Route {
   mutating?: readonly string[];
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, `body: larger than ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
+/** A body over the limit; `close`: the rest was not read, the connection must go. */
+class BodyTooLarge extends MasterError {
+  constructor(readonly close: boolean) {
+    super('BODY_TOO_LARGE', `body: larger than ${MAX_BODY} bytes`);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new HttpError(400, 'body: empty, expected a JSON object');
+}
+
+/** The whole body, read to its end even when it is too large (up to MAX_DRAIN). */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length']) > MAX_DRAIN) {
+      reject(new BodyTooLarge(true));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
+      else if (size > MAX_DRAIN) {
+        req.off('data', onData);
+        req.pause();
+        reject(new BodyTooLarge(true));
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () =>
+      size > MAX_BODY ? reject(new BodyTooLarge(false)) : resolve(Buffer.concat(chunks)),
+    );
+    req.once('error', reject);
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = (await readBody(req)).toString('utf8');
+  if (text.trim() === '')
+    throw new MasterError('INVALID_ARGUMENT', 'body: empty, expected a JSON object');
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new HttpError(400, `body: not valid JSON (${(e as Error).message})`);
+    throw new MasterError(
+      'INVALID_ARGUMENT',
+      `body: not valid JSON (${(e as Error).message.slice(0, 100)})`,
+    );
   }
 }
 
@@ -71,16 +100,18 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 export function createHttpApi(deps: HttpApiDeps): Server {
   const { node, sm, proposer } = deps;
+  const authorize = bearerCheck(deps.token);
 
   /** The current state after a ReadIndex: what the leader had committed when we asked. */
   async function current(): Promise<Ipam> {
     try {
       await node.read();
     } catch (e) {
-      throw new HttpError(503, `no current state: ${(e as Error).message}`);
+      throw new MasterError('UNAVAILABLE', `no current state: ${(e as Error).message}`);
     }
-    if (!sm.ipam)
-      throw new HttpError(503, 'the overlay replicated log holds no network config yet');
+    if (!sm.ipam) {
+      throw new MasterError('NO_CONFIG', 'the overlay replicated log holds no network config yet');
+    }
     return sm.ipam;
   }
 
@@ -88,13 +119,8 @@ export function createHttpApi(deps: HttpApiDeps): Server {
     try {
       return await proposer.propose(command);
     } catch (e) {
-      if (e instanceof ProposeError) {
-        throw new HttpError(
-          e.kind === 'unavailable' ? 503 : e.kind === 'rejected' ? 429 : 504,
-          e.kind === 'unknown'
-            ? `${e.message} (the change may or may not have been made)`
-            : e.message,
-        );
+      if (e instanceof MasterError && e.code === 'OUTCOME_UNKNOWN') {
+        throw new MasterError(e.code, `${e.message} (the change may or may not have been made)`);
       }
       throw e;
     }
@@ -102,29 +128,23 @@ export function createHttpApi(deps: HttpApiDeps): Server {
 
   function failed(r: CommandResult): never {
     if (r.ok) throw new Error('not a failure');
-    const status =
-      r.code === 'UNKNOWN_OVERLAY' || r.code === 'UNKNOWN_NODE'
-        ? 404
-        : r.code === 'OVERLAY_HELD' || r.code === 'OVERLAY_EXISTS' || r.code === 'CONFIG_CONFLICT'
-          ? 409
-          : r.code === 'NO_CONFIG'
-            ? 503
-            : 400;
-    const extra: Record<string, unknown> = { code: r.code };
+    const extra: Record<string, unknown> = {};
     if (r.holders) extra.holders = r.holders;
     if (r.conflicts) extra.conflicts = r.conflicts;
-    throw new HttpError(status, r.message, extra);
+    throw new MasterError(r.code, r.message, extra);
   }
 
   function overlayOf(ipam: Ipam, name: string) {
     const view = overlayViews(ipam).find((o) => o.name === name);
-    if (!view) throw new HttpError(404, `no overlay named "${name}"`);
+    if (!view) throw new MasterError('UNKNOWN_OVERLAY', `no overlay named ${quote(name)}`);
     return view;
   }
 
   /** Checks an overlay body with the config rules, naming the field that is wrong. */
   function checkOverlayBody(ipam: Ipam, body: unknown): OverlayConfig {
-    if (!isObject(body)) throw new HttpError(400, 'body: expected a JSON object (an overlay)');
+    if (!isObject(body)) {
+      throw new MasterError('INVALID_ARGUMENT', 'body: expected a JSON object (an overlay)');
+    }
     const others = ipam.config.overlays.filter((o) => o.name !== body.name);
     const index = others.length;
     const checked = validateNetworkConfig({ ...ipam.config, overlays: [...others, body] });
@@ -133,9 +153,9 @@ export function createHttpApi(deps: HttpApiDeps): Server {
         const path = i.path[0] === 'overlays' && i.path[1] === index ? i.path.slice(2) : i.path;
         return formatIssue({ ...i, path, line: undefined, column: undefined });
       });
-      throw new HttpError(400, issues.join('; '), { issues });
+      throw new MasterError('INVALID_OVERLAY', issues.join('; '), { issues });
     }
-    return body as unknown as OverlayConfig;
+    return checked.config.overlays[index]!;
   }
 
   const routes: Route[] = [
@@ -144,7 +164,7 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       methods: {
         GET: async () => {
           const s = node.status();
-          const body = {
+          const body: MasterHealth = {
             id: deps.id,
             role: s.role,
             leader: s.leader || null,
@@ -169,16 +189,18 @@ export function createHttpApi(deps: HttpApiDeps): Server {
         POST: async (req) => {
           const body = await readJson(req);
           if (!isObject(body) || !Array.isArray(body.agents)) {
-            throw new HttpError(400, 'agents: expected {"agents": ["ip", ...]}');
+            throw new MasterError('INVALID_ARGUMENT', 'agents: expected {"agents": ["ip", ...]}');
           }
           const ips = body.agents.map((ip, i) => {
-            if (typeof ip !== 'string') throw new HttpError(400, `agents[${i}]: expected a string`);
+            if (typeof ip !== 'string') {
+              throw new MasterError('INVALID_ARGUMENT', `agents[${i}]: expected a string`);
+            }
             try {
               return normalizeNodeIp(ip);
             } catch {
-              throw new HttpError(
-                400,
-                `agents[${i}]: ${JSON.stringify(ip)} is not an IPv4 address`,
+              throw new MasterError(
+                'INVALID_ARGUMENT',
+                `agents[${i}]: ${quote(ip)} is not an IPv4 address`,
               );
             }
           });
@@ -261,10 +283,10 @@ export function createHttpApi(deps: HttpApiDeps): Server {
           try {
             key = normalizeNodeIp(ip!);
           } catch (e) {
-            throw new HttpError(400, (e as Error).message);
+            throw new MasterError('INVALID_ARGUMENT', (e as Error).message);
           }
           const n = ipam.getNode(key);
-          if (!n) throw new HttpError(404, `node ${key} is not registered`);
+          if (!n) throw new MasterError('UNKNOWN_NODE', `node ${key} is not registered`);
           return [200, nodeView(ipam, n)];
         },
       },
@@ -273,8 +295,10 @@ export function createHttpApi(deps: HttpApiDeps): Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://master');
+    const method = req.method ?? 'GET';
     if (url.pathname === '/metrics') {
-      if (req.method !== 'GET') throw new HttpError(405, 'use GET', {}, { allow: 'GET' });
+      if (method !== 'GET')
+        throw new MasterError('METHOD_NOT_ALLOWED', 'use GET', { allow: 'GET' });
       const text = await deps.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
       res.end(text);
@@ -284,44 +308,43 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       const m = route.pattern.exec(url.pathname);
       if (!m) continue;
       if (!deps.ready() && url.pathname !== '/health') {
-        throw new HttpError(503, 'the master is starting: catching up with the other masters');
+        throw new MasterError(
+          'NOT_READY',
+          'the master is starting: catching up with the other masters',
+        );
       }
-      const method = req.method ?? 'GET';
       const handler = route.methods[method];
       if (!handler) {
         const allow = Object.keys(route.methods).join(', ');
-        throw new HttpError(405, `use ${allow}`, {}, { allow });
+        throw new MasterError('METHOD_NOT_ALLOWED', `use ${allow}`, { allow });
       }
-      if (route.mutating?.includes(method) && deps.token !== undefined) {
-        const auth = req.headers.authorization;
-        if (typeof auth !== 'string' || !tokenMatches(auth, deps.token)) {
-          throw new HttpError(
-            401,
-            'a bearer token is required (Authorization: Bearer <token>)',
-            {},
-            {
-              'www-authenticate': 'Bearer',
-            },
-          );
-        }
+      if (route.mutating?.includes(method)) authorize(req.headers.authorization);
+      let params: string[];
+      try {
+        params = m.slice(1).map((p) => decodeURIComponent(p));
+      } catch {
+        throw new MasterError('INVALID_ARGUMENT', `path: ${quote(url.pathname)} is not valid`);
       }
-      const params = m.slice(1).map((p) => decodeURIComponent(p));
       const [status, body] = await handler(req, params, url);
       send(res, status, body);
       return;
     }
-    throw new HttpError(404, `no such endpoint: ${url.pathname}`);
+    throw new MasterError('NO_SUCH_ENDPOINT', `no such endpoint: ${quote(url.pathname)}`);
   }
 
   return createServer((req, res) => {
     handle(req, res).catch((e) => {
-      if (e instanceof HttpError) {
-        send(res, e.status, { error: e.message, ...e.extra }, e.headers);
-      } else {
-        send(res, 500, { error: `internal error: ${(e as Error).message}` });
-      }
-      // Drain what is left of a refused body so the connection stays usable.
-      req.resume();
+      const err = asMasterError(e);
+      const headers: Record<string, string> = {};
+      if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
+      if (err.code === 'METHOD_NOT_ALLOWED') headers.allow = String(err.extra.allow);
+      if (err instanceof BodyTooLarge && err.close) headers.connection = 'close';
+      const body: ErrorDocument = {
+        error: err.code === 'INTERNAL' ? `internal error: ${err.message}` : err.message,
+        code: err.code,
+        ...err.extra,
+      };
+      send(res, ERRORS[err.code].http, body, headers);
     });
   });
 }
@@ -329,7 +352,7 @@ export function createHttpApi(deps: HttpApiDeps): Server {
 function parseBool(v: string | null, name: string): boolean {
   if (v === null || v === '' || v === 'false' || v === '0') return false;
   if (v === 'true' || v === '1') return true;
-  throw new HttpError(400, `${name}: expected true or false, got ${JSON.stringify(v)}`);
+  throw new MasterError('INVALID_ARGUMENT', `${name}: expected true or false, got ${quote(v)}`);
 }
 
 function send(

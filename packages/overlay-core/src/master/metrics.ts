@@ -3,16 +3,11 @@
 // blocks and VTEP addresses read from the state at scrape time.
 import type { RaftNode } from '@vnet/raft';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { FailureReason } from '../protocol/errors.js';
 import type { CommandResult } from './commands.js';
 import type { MasterStateMachine } from './state-machine.js';
 
 export type RegistrationOutcome = 'created' | 'changed' | 'unchanged' | 'failed';
-export type FailureReason =
-  | 'overlay_exhausted'
-  | 'vtep_exhausted'
-  | 'no_config'
-  | 'invalid_request'
-  | 'unavailable';
 
 export class MasterMetrics {
   readonly registry = new Registry();

@@ -1,19 +1,20 @@
 // Proposals from any master: the leader proposes to its own Raft node; a follower forwards the
 // command to the leader over the Raft peer port (method Peer/Propose on the same gRPC server as
 // the Raft transport), so clients may talk to any master. During an election it waits for a
-// leader, up to its deadline.
+// leader, up to its deadline. Failures are MasterErrors: UNAVAILABLE (surely not applied),
+// OUTCOME_UNKNOWN (may have been applied), OVERLOADED (refused by the leader).
 import * as grpc from '@grpc/grpc-js';
 import {
   type GrpcServer,
-  GrpcStatus,
   GrpcStatusError,
-  type GrpcTls,
   NotLeaderError,
   ProposalRejectedError,
   type RaftNode,
   ShuttingDownError,
   TimeoutError,
 } from '@vnet/raft';
+import { ERRORS, type ErrorCode, MasterError } from '../protocol/errors.js';
+import { clientCredentials, type TlsFiles } from '../security/tls.js';
 import {
   type CommandResult,
   decodeCommand,
@@ -25,39 +26,51 @@ import {
 
 export const PEER_PROPOSE = '/vnet.master.v1.Peer/Propose';
 
-/** Why a proposal did not produce a result. */
-export class ProposeError extends Error {
-  override name = 'ProposeError';
-  constructor(
-    /** `unavailable`: surely not applied (no leader, shutting down); `unknown`: may have been. */
-    readonly kind: 'unavailable' | 'unknown' | 'rejected',
-    message: string,
-  ) {
-    super(message);
+const bytes = (b: Buffer): Buffer => b;
+
+/** The code of a failed local proposal. */
+function codeOfRaftError(e: unknown): ErrorCode | undefined {
+  if (e instanceof NotLeaderError) return 'NOT_LEADER';
+  if (e instanceof ShuttingDownError) return 'UNAVAILABLE';
+  if (e instanceof ProposalRejectedError) return 'OVERLOADED';
+  if (e instanceof TimeoutError) return 'OUTCOME_UNKNOWN';
+  return undefined;
+}
+
+/** The code of a forwarded proposal's gRPC status (what the leader's handler answered). */
+function codeOfPeerStatus(code: grpc.status): ErrorCode {
+  switch (code) {
+    case ERRORS.NOT_LEADER.grpc:
+    case ERRORS.UNAVAILABLE.grpc:
+      // Not applied: no leader there (any more), or it could not be reached.
+      return 'UNAVAILABLE';
+    case ERRORS.OVERLOADED.grpc:
+      return 'OVERLOADED';
+    case ERRORS.BAD_COMMAND.grpc:
+      return 'BAD_COMMAND';
+    default:
+      return 'OUTCOME_UNKNOWN';
   }
 }
 
-const bytes = (b: Buffer): Buffer => b;
-
 export interface ProposerOptions {
-  tls?: GrpcTls;
+  tls?: TlsFiles;
   /** How long a proposal may take, elections included (default 10 s). */
   timeoutMs?: number;
 }
 
 export class Proposer {
   private readonly clients = new Map<string, grpc.Client>();
-  private readonly timeoutMs: number;
   private readonly credentials: grpc.ChannelCredentials;
+  /** How long a proposal may take, elections included. */
+  readonly timeoutMs: number;
 
   constructor(
     private readonly node: RaftNode<CommandResult>,
     opts: ProposerOptions = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.credentials = opts.tls
-      ? grpc.credentials.createSsl(opts.tls.ca, opts.tls.key, opts.tls.cert)
-      : grpc.credentials.createInsecure();
+    this.credentials = clientCredentials(opts.tls);
   }
 
   /** Serves forwarded proposals on the Raft peer server. */
@@ -66,21 +79,13 @@ export class Proposer {
       try {
         decodeCommand(request);
       } catch (e) {
-        throw new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, (e as Error).message);
+        throw new GrpcStatusError(ERRORS.BAD_COMMAND.grpc, (e as Error).message);
       }
       try {
         return encodeResult(await this.node.propose(request));
       } catch (e) {
-        if (e instanceof NotLeaderError) {
-          throw new GrpcStatusError(GrpcStatus.FAILED_PRECONDITION, e.message);
-        }
-        if (e instanceof ShuttingDownError) {
-          throw new GrpcStatusError(GrpcStatus.UNAVAILABLE, e.message);
-        }
-        if (e instanceof ProposalRejectedError) {
-          throw new GrpcStatusError(GrpcStatus.RESOURCE_EXHAUSTED, e.message);
-        }
-        throw new GrpcStatusError(GrpcStatus.DEADLINE_EXCEEDED, (e as Error).message);
+        const code = codeOfRaftError(e) ?? 'OUTCOME_UNKNOWN';
+        throw new GrpcStatusError(ERRORS[code].grpc, (e as Error).message);
       }
     });
   }
@@ -98,16 +103,17 @@ export class Proposer {
           return await this.forward(status.leaderAddress, bytesOut, deadline);
         }
       } catch (e) {
-        const err = e as Error;
-        if (err instanceof ProposeError && err.kind !== 'unavailable') throw err;
-        if (err instanceof TimeoutError) throw new ProposeError('unknown', err.message);
-        if (err instanceof ProposalRejectedError) throw new ProposeError('rejected', err.message);
-        if (err instanceof ShuttingDownError) throw new ProposeError('unavailable', err.message);
-        if (!(err instanceof NotLeaderError) && !(err instanceof ProposeError)) throw err;
-        lastError = err.message;
+        const code = e instanceof MasterError ? e.code : codeOfRaftError(e);
+        if (code === undefined) throw e;
+        // Without a leader (or with a stale one), wait for the next; anything else is final.
+        if (code !== 'NOT_LEADER' && code !== 'UNAVAILABLE') {
+          throw e instanceof MasterError ? e : new MasterError(code, (e as Error).message);
+        }
+        if (e instanceof ShuttingDownError) throw new MasterError('UNAVAILABLE', e.message);
+        lastError = (e as Error).message;
       }
       if (Date.now() >= deadline) {
-        throw new ProposeError('unavailable', `no leader could take the change: ${lastError}`);
+        throw new MasterError('UNAVAILABLE', `no leader could take the change: ${lastError}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -132,22 +138,15 @@ export class Proposer {
             try {
               resolve(decodeResult(reply!));
             } catch (e) {
-              reject(new ProposeError('unknown', `the leader's answer: ${(e as Error).message}`));
+              reject(
+                new MasterError('OUTCOME_UNKNOWN', `the leader's answer: ${(e as Error).message}`),
+              );
             }
             return;
           }
-          switch (err.code) {
-            case grpc.status.FAILED_PRECONDITION:
-            case grpc.status.UNAVAILABLE:
-              // Not applied: no leader there (any more), or it could not be reached.
-              reject(new ProposeError('unavailable', `leader at ${address}: ${err.details}`));
-              return;
-            case grpc.status.RESOURCE_EXHAUSTED:
-              reject(new ProposeError('rejected', err.details));
-              return;
-            default:
-              reject(new ProposeError('unknown', `leader at ${address}: ${err.details}`));
-          }
+          reject(
+            new MasterError(codeOfPeerStatus(err.code), `leader at ${address}: ${err.details}`),
+          );
         },
       );
     });

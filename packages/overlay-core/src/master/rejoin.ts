@@ -8,12 +8,12 @@ import {
   type GrpcServer,
   GrpcStatus,
   GrpcStatusError,
-  type GrpcTls,
   pack,
   type RaftNode,
   unpack,
 } from '@vnet/raft';
 import type { Logger } from 'pino';
+import { clientCredentials, type TlsFiles } from '../security/tls.js';
 
 export const PEER_REJOIN = '/vnet.master.v1.Peer/Rejoin';
 
@@ -69,13 +69,11 @@ export function addRejoinService(
 export async function requestRejoin(opts: {
   id: string;
   peers: Record<string, string>;
-  tls?: GrpcTls;
+  tls?: TlsFiles;
   log: Logger;
   timeoutMs?: number;
 }): Promise<void> {
-  const creds = opts.tls
-    ? grpc.credentials.createSsl(opts.tls.ca, opts.tls.key, opts.tls.cert)
-    : grpc.credentials.createInsecure();
+  const creds = clientCredentials(opts.tls);
   const others = Object.entries(opts.peers).filter(([id]) => id !== opts.id);
   const clients = others.map(([, addr]) => new grpc.Client(addr, creds));
   const deadline = Date.now() + (opts.timeoutMs ?? 300_000);

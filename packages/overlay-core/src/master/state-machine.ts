@@ -5,10 +5,9 @@
 import type { StateMachine } from '@vnet/raft';
 import { pack, unpack } from '@vnet/raft';
 import { ConfigError, formatIssue, type NetworkConfig } from '../config/types.js';
-import { validateNetworkConfig } from '../config/validate.js';
 import { AllocationError } from '../ipam/errors.js';
 import { Ipam, type IpamSnapshot, normalizeNodeIp } from '../ipam/ipam.js';
-import { agentJson } from '../ipam/state-json.js';
+import { quote } from '../protocol/quote.js';
 import {
   CommandDecodeError,
   type CommandFailure,
@@ -17,12 +16,18 @@ import {
   type MasterCommand,
 } from './commands.js';
 import { conflictsOf, diffConfig } from './config-diff.js';
+import { agentJson } from './documents.js';
 
 /** What one applied command changed, for the allocation streams. */
 export interface AppliedChange {
   index: number;
-  /** Nodes whose allocation (or reported state) changed, new ones included. */
+  /** Nodes whose allocation changed, new ones included. */
   nodes: string[];
+  /**
+   * Nodes whose reported status changed (and nothing else): their allocation streams do not
+   * carry it back, since it is what the node itself said.
+   */
+  reported: string[];
   /** Nodes that were deleted. */
   deleted: string[];
   /** The network config changed: every node's view changes. */
@@ -63,9 +68,14 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
       if (e instanceof CommandDecodeError) return fail('BAD_COMMAND', e.message);
       throw e;
     }
-    const change: AppliedChange = { index, nodes: [], deleted: [], config: false };
+    const change: AppliedChange = { index, nodes: [], reported: [], deleted: [], config: false };
     const result = this.run(command, change);
-    if (change.nodes.length > 0 || change.deleted.length > 0 || change.config) {
+    if (
+      change.nodes.length > 0 ||
+      change.reported.length > 0 ||
+      change.deleted.length > 0 ||
+      change.config
+    ) {
       for (const l of this.listeners) l(change);
     }
     return result;
@@ -86,6 +96,7 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
             agent: agentJson(ipam, r.node),
             created: r.created,
             changed: r.changed,
+            index: change.index,
           };
         } catch (e) {
           if (e instanceof AllocationError) {
@@ -100,16 +111,23 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
       case 'report': {
         const ip = safeIp(c.ip);
         const node = ip === undefined ? undefined : ipam.getNode(ip);
-        if (!node) return fail('UNKNOWN_NODE', `node ${c.ip} is not registered`);
+        if (!node) return fail('UNKNOWN_NODE', `node ${quote(c.ip)} is not registered`);
+        const unknown = c.overlays.find((r) => !node.overlays.has(r.name));
+        if (unknown) {
+          return fail(
+            'UNKNOWN_OVERLAY',
+            `node ${node.ip} holds no overlay named ${quote(unknown.name)}; nothing was recorded`,
+          );
+        }
         let changed = false;
         for (const r of c.overlays) {
           const before = ipam.getStatus(node.ip, r.name);
-          if (!ipam.setStatus(node.ip, r.name, r.status, r.error, r.used)) continue;
+          ipam.setStatus(node.ip, r.name, r);
           if (JSON.stringify(before) !== JSON.stringify(ipam.getStatus(node.ip, r.name))) {
             changed = true;
           }
         }
-        if (changed) change.nodes.push(node.ip);
+        if (changed) change.reported.push(node.ip);
         return { ok: true, op: 'report', changed };
       }
       case 'delete-nodes': {
@@ -150,7 +168,7 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
       }
       case 'set-enabled': {
         const o = ipam.config.overlays.find((x) => x.name === c.name);
-        if (!o) return fail('UNKNOWN_OVERLAY', `no overlay named "${c.name}"`);
+        if (!o) return fail('UNKNOWN_OVERLAY', `no overlay named ${quote(c.name)}`);
         if ((o.enabled !== false) === c.enabled) {
           return { ok: true, op: 'set-enabled', changed: false, nodes: 0 };
         }
@@ -162,7 +180,7 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
       }
       case 'remove-overlay': {
         if (!ipam.config.overlays.some((o) => o.name === c.name)) {
-          return fail('UNKNOWN_OVERLAY', `no overlay named "${c.name}"`);
+          return fail('UNKNOWN_OVERLAY', `no overlay named ${quote(c.name)}`);
         }
         const holders = ipam.holders(c.name);
         if (holders.length > 0 && !c.force) {
@@ -179,16 +197,12 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
     }
   }
 
+  /** `wanted` comes validated (decodeCommand). */
   private ensureConfig(
-    file: NetworkConfig,
+    wanted: NetworkConfig,
     applyRemovals: boolean,
     change: AppliedChange,
   ): CommandResult {
-    const checked = validateNetworkConfig(file);
-    if (!checked.ok) {
-      return fail('INVALID_CONFIG', checked.issues.map((i) => formatIssue(i)).join('; '));
-    }
-    const wanted = checked.config;
     const current = this.state;
     if (!current) {
       this.state = new Ipam(wanted);
@@ -275,8 +289,9 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
       throw new Error(`master snapshot: unknown format ${JSON.stringify(v?.format)}`);
     }
     this.state = v.ipam ? Ipam.restore(v.ipam) : undefined;
-    for (const l of this.listeners)
-      l({ index: this.applied, nodes: [], deleted: [], config: true });
+    for (const l of this.listeners) {
+      l({ index: this.applied, nodes: [], reported: [], deleted: [], config: true });
+    }
   }
 }
 

@@ -2,62 +2,17 @@
 // free and used blocks and addresses, and nodes with their allocation, status and address usage.
 // Pure functions of the allocation state.
 import { containersPerHalf } from '../config/validate.js';
-import type { BlockCount, Ipam, NodeRecord, OverlayReport } from '../ipam/ipam.js';
-import { halves } from '../ipam/state-json.js';
-import type { Family } from '../net/cidr.js';
-import { formatAddress, formatWithPrefix } from '../net/cidr.js';
-
-export interface AddressCount {
-  /** Container addresses in this half over all nodes holding a block. */
-  capacity: number;
-  /** In use, as the nodes last reported (nodes that never reported count 0). */
-  used: number;
-  free: number;
-}
-
-export interface OverlayView {
-  name: string;
-  subnet?: string;
-  prefix?: number;
-  subnet6?: string;
-  prefix6?: number;
-  enabled: boolean;
-  /** Node blocks of each family: how many the overlay has, how many nodes hold, how many are free. */
-  blocks: { v4?: BlockUsage; v6?: BlockUsage };
-  /** Container addresses (IPv4) in the Mesos (lower) and Docker (upper) halves of the held blocks. */
-  addresses: { mesos: AddressCount; docker: AddressCount };
-  /** Nodes holding a block of it. */
-  nodes: number;
-  /** Nodes that asked for it and found no free block. */
-  exhausted: number;
-}
-
-export interface BlockUsage {
-  total: number;
-  used: number;
-  free: number;
-}
-
-export interface NodeOverlayView {
-  name: string;
-  subnet?: string;
-  subnet6?: string;
-  mesos_bridge?: string;
-  docker_bridge?: string;
-  /** Container addresses per half; absent on nodes without bridges (masters). */
-  addresses?: { mesos: AddressCount; docker: AddressCount };
-  status?: string;
-  error?: string;
-}
-
-export interface NodeView {
-  ip: string;
-  bridges: boolean;
-  vtep_ip: string;
-  vtep_ip6?: string;
-  vtep_mac: string;
-  overlays: NodeOverlayView[];
-}
+import type { BlockCount, Ipam, NodeRecord } from '../ipam/ipam.js';
+import { type Cidr, type Family, formatCidr, formatWithPrefix } from '../net/cidr.js';
+import { halves, type OverlayReport } from '../protocol/allocation.js';
+import type {
+  AddressCount,
+  BlockUsage,
+  NodeOverlayView,
+  NodeView,
+  OverlaysDocument,
+  OverlayView,
+} from '../protocol/documents.js';
 
 const blockUsage = (c: BlockCount): BlockUsage => ({
   total: c.total,
@@ -133,11 +88,12 @@ export function nodeView(ipam: Ipam, node: NodeRecord): NodeView {
     const o = ipam.config.overlays.find((x) => x.name === share.name);
     const v: NodeOverlayView = { name: share.name };
     if (share.subnet !== undefined && o?.prefix !== undefined) {
-      v.subnet = formatWithPrefix(4, share.subnet, o.prefix);
-      if (node.bridges) [v.mesos_bridge, v.docker_bridge] = halves(4, share.subnet, o.prefix);
+      const block: Cidr = { family: 4, network: share.subnet, prefix: o.prefix };
+      v.subnet = formatCidr(block);
+      if (node.bridges) [v.mesos_bridge, v.docker_bridge] = halves(block).map(formatCidr);
     }
     if (share.subnet6 !== undefined && o?.prefix6 !== undefined) {
-      v.subnet6 = `${formatAddress(6, share.subnet6)}/${o.prefix6}`;
+      v.subnet6 = formatWithPrefix(6, share.subnet6, o.prefix6);
     }
     const report: OverlayReport | undefined = ipam.getStatus(node.ip, share.name);
     if (node.bridges && share.subnet !== undefined) {
@@ -160,7 +116,7 @@ export function nodeView(ipam: Ipam, node: NodeRecord): NodeView {
 }
 
 /** VTEP addresses of the cluster: how many there are and how many are free. */
-export function vtepView(ipam: Ipam): { v4: BlockUsage; v6?: BlockUsage } {
+export function vtepView(ipam: Ipam): OverlaysDocument['vtep'] {
   const c = ipam.counts();
   return { v4: blockUsage(c.vtep), ...(c.vtep6 && { v6: blockUsage(c.vtep6) }) };
 }

@@ -2,6 +2,7 @@
 // Parsing and textual forms come from `ip-address` (strict: no leading zeros, RFC 5952 output);
 // the arithmetic the allocator needs is plain bigint math here.
 import { Address6 } from 'ip-address';
+import { quote } from '../protocol/quote.js';
 
 export type Family = 4 | 6;
 
@@ -26,7 +27,8 @@ export const familyBits = (family: Family): number => (family === 4 ? 32 : 128);
 export function parseCidr(text: string, family: Family): ParseResult {
   const name = family === 4 ? 'IPv4' : 'IPv6';
   const slash = text.indexOf('/');
-  if (slash < 0) return { ok: false, reason: `"${text}" is not an ${name} network: no /prefix` };
+  if (slash < 0)
+    return { ok: false, reason: `${quote(text)} is not an ${name} network: no /prefix` };
   const addrText = text.slice(0, slash);
   const prefixText = text.slice(slash + 1);
   const address = parseAddress(addrText, family);
@@ -36,11 +38,11 @@ export function parseCidr(text: string, family: Family): ParseResult {
       parseAddress(addrText, other) !== undefined
         ? `is IPv${other}, not ${name}`
         : `is not an ${name} network`;
-    return { ok: false, reason: `"${text}" ${why}` };
+    return { ok: false, reason: `${quote(text)} ${why}` };
   }
   const bits = familyBits(family);
   if (!/^(0|[1-9][0-9]{0,2})$/.test(prefixText) || Number(prefixText) > bits) {
-    return { ok: false, reason: `"${text}" has an invalid prefix length (0 to ${bits})` };
+    return { ok: false, reason: `${quote(text)} has an invalid prefix length (0 to ${bits})` };
   }
   const prefix = Number(prefixText);
   const network = address & netmask(family, prefix);
@@ -48,7 +50,7 @@ export function parseCidr(text: string, family: Family): ParseResult {
     const corrected: Cidr = { family, network, prefix };
     return {
       ok: false,
-      reason: `"${text}" has host bits set; the network is ${formatCidr(corrected)}`,
+      reason: `${quote(text)} has host bits set; the network is ${formatCidr(corrected)}`,
       corrected,
     };
   }

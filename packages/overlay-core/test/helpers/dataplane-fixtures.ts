@@ -1,12 +1,14 @@
 // Nodes and kernels for the data-plane tests: DC/OS's default overlay (9.0.0.0/8, /24 blocks,
 // VTEPs in 44.128.0.0/20), an IPv6 overlay, and a host with lo and eth0 as the kernel shows them.
 import type { Link, Rule } from '@vnet/netlink-ffi';
-import type {
-  KernelState,
-  LocalNode,
-  LocalOverlay,
-  RemoteNode,
-} from '../../src/dataplane/types.js';
+import type { KernelState, LocalNode } from '../../src/dataplane/types.js';
+import { ip4, ip6, parseNet } from '../../src/net/addr.js';
+import type { OverlayShare } from '../../src/protocol/node-allocation.js';
+import {
+  parseRecord,
+  type VtepRecord,
+  type VtepRecordJson,
+} from '../../src/protocol/vtep-record.js';
 
 /** One of the policy rules a namespace starts with (local, main, default), as the kernel lists it. */
 function kernelRule(family: 4 | 6, priority: number, table: number): Rule {
@@ -25,34 +27,64 @@ function kernelRule(family: 4 | 6, priority: number, table: number): Rule {
 
 export const hex = (n: number): string => n.toString(16).padStart(2, '0');
 
+/** An overlay share from text, as an allocation from the masters would give it. */
+export function share(o: {
+  name: string;
+  net4?: string;
+  net6?: string;
+  block4?: string;
+  block6?: string;
+  enabled?: boolean;
+  isolated?: boolean;
+}): OverlayShare {
+  const net = (text: string | undefined, family: 4 | 6) => {
+    if (text === undefined) return undefined;
+    const n = parseNet(text, family);
+    if (!n) throw new Error(`fixture: ${text} is not an IPv${family} network`);
+    return n;
+  };
+  return {
+    name: o.name,
+    net4: net(o.net4, 4),
+    net6: net(o.net6, 6),
+    block4: net(o.block4, 4),
+    block6: net(o.block6, 6),
+    enabled: o.enabled ?? true,
+    isolated: o.isolated ?? true,
+  };
+}
+
 /** Node n (1-based): underlay 192.168.0.n, VTEP 44.128.0.n, MAC 70:b3:d5:80:00:n, block 9.0.n.0/24. */
 export function agent(
   n = 1,
-  opts: { dual?: boolean; bridges?: boolean; overlays?: LocalOverlay[] } = {},
+  opts: { dual?: boolean; bridges?: boolean; overlays?: OverlayShare[] } = {},
 ): LocalNode {
-  const node: LocalNode = {
-    underlayIp: `192.168.0.${n}`,
+  return {
+    underlay: ip4(`192.168.0.${n}`)!,
     underlayDev: 'eth0',
     underlayMtu: 1500,
     bridges: opts.bridges ?? true,
-    vtepIp: `44.128.0.${n}/20`,
-    vtepMac: `70:B3:D5:80:00:${hex(n)}`,
+    vtep: {
+      ip: ip4(`44.128.0.${n}`)!,
+      prefix: 20,
+      mac: `70:b3:d5:80:00:${hex(n)}`,
+      ...(opts.dual && { ip6: ip6(`fd01:a::${n}`)!, prefix6: 64 }),
+    },
     overlays: opts.overlays ?? [
-      { name: 'dcos', overlaySubnet: '9.0.0.0/8', subnet: `9.0.${n}.0/24` },
+      share({ name: 'dcos', net4: '9.0.0.0/8', block4: `9.0.${n}.0/24` }),
       ...(opts.dual
-        ? [{ name: 'dcos6', overlaySubnet6: 'fd01:b::/64', subnet6: `fd01:b::${n}:0:0:0/80` }]
+        ? [share({ name: 'dcos6', net6: 'fd01:b::/64', block6: `fd01:b::${n}:0:0:0/80` })]
         : []),
     ],
   };
-  if (opts.dual) node.vtepIp6 = `fd01:a::${n}/64`;
-  return node;
 }
 
-export function remote(n: number, opts: { dual?: boolean } = {}): RemoteNode {
-  const r: RemoteNode = {
-    underlayIp: `192.168.0.${n}`,
+/** Node n's gossip record as it travels. */
+export function remoteJson(n: number, opts: { dual?: boolean } = {}): VtepRecordJson {
+  const r: VtepRecordJson = {
+    underlay: `192.168.0.${n}`,
     vtepIp: `44.128.0.${n}/20`,
-    vtepMac: `70:b3:d5:80:00:${hex(n)}`,
+    mac: `70:b3:d5:80:00:${hex(n)}`,
     blocks: { dcos: { subnet: `9.0.${n}.0/24` } },
   };
   if (opts.dual) {
@@ -61,6 +93,17 @@ export function remote(n: number, opts: { dual?: boolean } = {}): RemoteNode {
   }
   return r;
 }
+
+/** A record from its JSON, parsed as gossip would (throws when it would be refused). */
+export function record(json: VtepRecordJson): VtepRecord {
+  const r = parseRecord(json);
+  if (!r) throw new Error(`fixture: a record gossip would refuse: ${JSON.stringify(json)}`);
+  return r;
+}
+
+/** Node n's record, parsed. */
+export const remote = (n: number, opts: { dual?: boolean } = {}): VtepRecord =>
+  record(remoteJson(n, opts));
 
 const link = (index: number, name: string, extra: Partial<Link> = {}): Link => ({
   index,

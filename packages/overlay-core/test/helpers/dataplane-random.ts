@@ -5,8 +5,10 @@ import type { Link, Operation } from '@vnet/netlink-ffi';
 import fc from 'fast-check';
 import { desiredState } from '../../src/dataplane/desired.js';
 import { isSpecialMac } from '../../src/dataplane/text.js';
-import type { DesiredState, LocalNode, RemoteNode } from '../../src/dataplane/types.js';
-import { hex } from './dataplane-fixtures.js';
+import type { DesiredState, LocalNode } from '../../src/dataplane/types.js';
+import { ip4, ip6 } from '../../src/net/addr.js';
+import type { VtepRecordJson } from '../../src/protocol/vtep-record.js';
+import { hex, record, share } from './dataplane-fixtures.js';
 import type { KernelModel } from './kernel-model.js';
 
 interface Peer {
@@ -100,32 +102,37 @@ export function node(s: Scenario, variant?: Extract<Scenario['start'], { kind: '
   const overlays = s.overlays
     .map((o, i) => ({ o, i }))
     .filter(({ i }) => !variant?.dropOverlay[i])
-    .map(({ o, i }) => ({
-      name: `o${i}`,
-      overlaySubnet: `10.${i}.0.0/16`,
-      ...(s.dual && { overlaySubnet6: `fd00:${i}::/64` }),
-      ...(o.block && { subnet: '10.' + i + '.1.0/24' }),
-      ...(o.block && s.dual && { subnet6: `fd00:${i}:0:0:1::/80` }),
-      enabled: o.enabled,
-      isolated: o.isolated,
-    }));
+    .map(({ o, i }) =>
+      share({
+        name: `o${i}`,
+        net4: `10.${i}.0.0/16`,
+        ...(s.dual && { net6: `fd00:${i}::/64` }),
+        ...(o.block && { block4: `10.${i}.1.0/24` }),
+        ...(o.block && s.dual && { block6: `fd00:${i}:0:0:1::/80` }),
+        enabled: o.enabled,
+        isolated: o.isolated,
+      }),
+    );
   const local: LocalNode = {
-    underlayIp: '192.168.0.1',
+    underlay: ip4('192.168.0.1')!,
     underlayDev: 'eth0',
     underlayMtu: 1500,
     bridges: s.bridges,
-    vtepIp: `44.128.0.${LOCAL_OFFSET}/20`,
-    vtepMac: `70:b3:d5:80:00:${variant?.mac ? 'ee' : hex(LOCAL_OFFSET)}`,
+    vtep: {
+      ip: ip4(`44.128.0.${LOCAL_OFFSET}`)!,
+      prefix: 20,
+      mac: `70:b3:d5:80:00:${variant?.mac ? 'ee' : hex(LOCAL_OFFSET)}`,
+      ...(s.dual && { ip6: ip6(`fd01:a::${LOCAL_OFFSET}`)!, prefix6: 64 }),
+    },
     overlays,
   };
-  if (s.dual) local.vtepIp6 = `fd01:a::${LOCAL_OFFSET}/64`;
-  const remotes: RemoteNode[] = s.peers
+  const remotes = s.peers
     .filter((_, i) => !variant?.dropPeer[i])
     .map((p) => {
-      const r: RemoteNode = {
-        underlayIp: `192.168.${p.underlay >> 8}.${p.underlay & 255}`,
+      const r: VtepRecordJson = {
+        underlay: `192.168.${p.underlay >> 8}.${p.underlay & 255}`,
         vtepIp: `44.128.0.${p.offset}`,
-        vtepMac: `70:b3:d5:80:00:${hex(p.offset)}`,
+        mac: `70:b3:d5:80:00:${hex(p.offset)}`,
         blocks: {},
       };
       if (s.dual && p.dual) r.vtepIp6 = `fd01:a::${hex(p.offset)}`;
@@ -136,7 +143,7 @@ export function node(s: Scenario, variant?: Extract<Scenario['start'], { kind: '
             subnet6: `fd00:${i}:0:0:${p.offset}::/80`,
           };
       });
-      return r;
+      return record(r);
     });
   const mtu = variant?.mtu ? 1300 : s.vtepMtu;
   return desiredState(local, remotes, mtu === undefined ? {} : { vtepMtu: mtu, overlayMtu: 1280 });

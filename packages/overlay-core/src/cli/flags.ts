@@ -1,0 +1,50 @@
+// The parsers of the CLI's flags, one for each kind of value, shared by every command: a bad
+// value is a usage error naming the value and what was expected (commander prints it, exit 2).
+import { InvalidArgumentError, Option } from 'commander';
+import { ip4 } from '../net/addr.js';
+import { type HostPort, parseHostPort } from '../net/host-port.js';
+import { quote } from '../protocol/quote.js';
+
+export function hostPortFlag(value: string): HostPort {
+  const a = parseHostPort(value);
+  if (!a) throw new InvalidArgumentError(`${quote(value)} is not host:port`);
+  return a;
+}
+
+/** A comma-separated list of host:port. */
+export function hostPortsFlag(value: string): HostPort[] {
+  return value.split(',').map((v) => hostPortFlag(v.trim()));
+}
+
+export function ipv4Flag(value: string): string {
+  const a = ip4(value);
+  if (!a) throw new InvalidArgumentError(`${quote(value)} is not an IPv4 address`);
+  return a.text;
+}
+
+/** An integer of at least 1 (`what` names the unit in the error). */
+export function positiveIntFlag(what = 'a positive integer') {
+  return (value: string): number => {
+    if (!/^[1-9][0-9]{0,15}$/.test(value)) {
+      throw new InvalidArgumentError(`${quote(value)} is not ${what}`);
+    }
+    return Number(value);
+  };
+}
+
+export const millisFlag = positiveIntFlag('a positive number of milliseconds');
+
+export function portFlag(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]{1,5}$/.test(value) || n < 1 || n > 65535) {
+    throw new InvalidArgumentError(`${quote(value)} is not a port (1-65535)`);
+  }
+  return n;
+}
+
+/** A `--flag <host:port>` option with a default shown as text in the help. */
+export function hostPortOption(flags: string, description: string, fallback: string): Option {
+  return new Option(flags, description)
+    .argParser(hostPortFlag)
+    .default(hostPortFlag(fallback), fallback);
+}

@@ -1,0 +1,22 @@
+// Inputs quoted in error messages and logs, cut to a short prefix: an error must never echo a
+// whole input (a 100 kB node IP in a gRPC status no longer fit gRPC's metadata limit, the client
+// saw DEADLINE_EXCEEDED, and valid calls on the same connection stalled for seconds).
+
+/** How much of an input a message quotes. */
+export const QUOTE_MAX = 64;
+
+/** `v` as JSON, at most `max` characters of it, with the full length when it was cut. */
+export function quote(v: unknown, max = QUOTE_MAX): string {
+  const text = typeof v === 'string' ? v : v === undefined ? 'undefined' : safeJson(v);
+  if (text.length <= max) return typeof v === 'string' ? JSON.stringify(text) : text;
+  const head = typeof v === 'string' ? JSON.stringify(text.slice(0, max)) : text.slice(0, max);
+  return `${head}… (${text.length} characters)`;
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
