@@ -39,7 +39,7 @@ export interface AgentJson {
   ip: string;
   configuration_attempts?: number;
   overlays?: {
-    info: { name: string; subnet?: string; subnet6?: string };
+    info: { name: string; subnet?: string; subnet6?: string; isolated?: boolean };
     subnet?: string;
     subnet6?: string;
     mesos_bridge?: { name: string; ip?: string; ip6?: string };
@@ -105,6 +105,38 @@ export async function waitForPeers(agent: VnetDaemon, n: number): Promise<void> 
     async () => (await agent.http('/health')).json<{ peers: number }>().peers,
     (p) => p === n,
     { timeoutMs: 30_000 },
+  );
+}
+
+/**
+ * Waits until every agent of the cluster (masters' too) holds an allocation for which `holds`
+ * is true and has applied it to its kernel (its /health `appliedIndex` equals its
+ * `allocationIndex`): what a test that changed the config depends on before it sends traffic.
+ */
+export async function waitForApplied(
+  oc: OverlayCluster,
+  what: string,
+  holds: (info: AgentJson) => boolean,
+): Promise<void> {
+  await Promise.all(
+    [...oc.masterAgents, ...oc.agents.values()].map((a) =>
+      waitFor(
+        `${a.host.name} to apply ${what}`,
+        async () => ({
+          info: await agentInfo(a),
+          health: (await a.http('/health')).json<{
+            reconciled: boolean;
+            allocationIndex: number;
+            appliedIndex: number;
+          }>(),
+        }),
+        (s) =>
+          holds(s.info) &&
+          s.health.reconciled &&
+          s.health.appliedIndex === s.health.allocationIndex,
+        { timeoutMs: 30_000 },
+      ),
+    ),
   );
 }
 
