@@ -2,6 +2,7 @@
 // refuses every other name), plus broken upstreams made of plain sockets for fault injection.
 import dgram from 'node:dgram';
 import t from 'tap';
+import { parseUpstream } from '../src/forward/upstream.js';
 import { NavstarServer } from '../src/server/server.js';
 import { RecordStore } from '../src/store.js';
 import { answers, dig } from './helpers/dig.js';
@@ -11,6 +12,26 @@ const bigTxt = Array.from(
   { length: 10 },
   (_, i) => `big.example.test. 60 IN TXT "${String(i).repeat(200)}"`,
 );
+
+t.test('upstream addresses: ip, ip:port, [ipv6]:port, in canonical text', async (t) => {
+  const parsed = (text: string) => {
+    const u = parseUpstream(text);
+    return [u.address, u.port, u.family];
+  };
+  t.same(parsed('8.8.8.8'), ['8.8.8.8', 53, 4]);
+  t.same(parsed('8.8.8.8:5353'), ['8.8.8.8', 5353, 4]);
+  t.same(parsed('2001:DB8:0::1'), ['2001:db8::1', 53, 6]);
+  t.same(parsed('[2001:db8::1]:5353'), ['2001:db8::1', 5353, 6]);
+  t.same(parsed('[::ffff:192.0.2.1]:53'), ['::ffff:192.0.2.1', 53, 6]);
+  for (const [text, message] of [
+    ['host:53', 'upstream "host:53": "host" is not an IP address'],
+    ['[fe80::1%eth0]:53', 'upstream "[fe80::1%eth0]:53": "fe80::1%eth0" is not an IP address'],
+    ['10.0.0.01', 'upstream "10.0.0.01": "10.0.0.01" is not an IP address'],
+    ['1.2.3.4:99999', 'upstream "1.2.3.4:99999": bad port'],
+  ]) {
+    t.throws(() => parseUpstream(text as string), { name: 'UpstreamError', message }, text);
+  }
+});
 
 async function exampleUnbound(): Promise<Unbound> {
   return startUnbound({

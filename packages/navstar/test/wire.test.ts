@@ -1,8 +1,7 @@
 import t from 'tap';
 import { parseMessage, soaMinimum } from '../src/wire/message.js';
 import { encodeName, keyToName, nameKey, parentKey, readName, skipName } from '../src/wire/name.js';
-import { canonicalIp, formatIp, ipBytes } from '../src/zone/ip.js';
-import { int, rng, seedFromEnv } from './helpers/random.js';
+import { canonicalIp, ipBytes } from '../src/zone/ip.js';
 
 t.test('names: encode, keys, parents', async (t) => {
   t.same([...encodeName('a.bc')], [1, 97, 2, 98, 99, 0]);
@@ -50,30 +49,18 @@ t.test('readName follows pointers backwards only', async (t) => {
   );
 });
 
-t.test('IP text <-> bytes round trips (seeded)', async (t) => {
+t.test('IP text <-> bytes: @vnet/ip behind AddressError', async (t) => {
   t.same([...ipBytes('10.1.2.3')], [10, 1, 2, 3]);
+  t.same([...ipBytes('fd01:b::2')], [0xfd, 1, 0, 0xb, ...Array(11).fill(0), 2]);
   t.equal(canonicalIp('FD01:000B:0:0:0:0:0:2'), 'fd01:b::2');
-  t.equal(canonicalIp('::ffff:1.2.3.4'), '::ffff:102:304');
+  t.equal(canonicalIp('::ffff:1.2.3.4'), '::ffff:1.2.3.4', "glibc inet_ntop's dotted tail");
   t.equal(canonicalIp('1:0:0:1:0:0:0:1'), '1:0:0:1::1', 'longest zero run compressed');
   t.equal(canonicalIp('1:0:1:0:1:0:1:0'), '1:0:1:0:1:0:1:0', 'single zero groups stay');
-  t.throws(() => ipBytes('1.2.3'), /not an IPv4 or IPv6 address/);
-  const seed = seedFromEnv();
-  t.comment(`seed ${seed} (VNET_SEED=${seed} to replay)`);
-  const r = rng(seed);
-  for (let i = 0; i < 2000; i++) {
-    const b = new Uint8Array(16);
-    for (let j = 0; j < 16; j++) b[j] = r() < 0.5 ? 0 : int(r, 256);
-    const text = formatIp(b);
-    // WHATWG URL parsing canonicalises IPv6 per RFC 5952 too: an independent check.
-    const viaUrl = new URL(`http://[${text}]/`).hostname.slice(1, -1);
-    if (viaUrl !== text || Buffer.compare(Buffer.from(ipBytes(text)), Buffer.from(b)) !== 0) {
-      t.fail(
-        `round trip of ${Buffer.from(b).toString('hex')}: ${text} vs ${viaUrl} (seed ${seed})`,
-      );
-      return;
-    }
+  for (const bad of ['1.2.3', '10.0.0.01', 'fe80::1%eth0', '[::1]', '', 42]) {
+    const message = `"${String(bad)}" is not an IPv4 or IPv6 address`;
+    t.throws(() => ipBytes(bad as string), { name: 'AddressError', message });
+    t.throws(() => canonicalIp(bad as string), { name: 'AddressError', message });
   }
-  t.pass('2000 random IPv6 addresses');
 });
 
 t.test('parseMessage walks sections and finds TTLs and OPT', async (t) => {

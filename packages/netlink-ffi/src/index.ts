@@ -1,7 +1,8 @@
+export type { IpFamily } from '@vnet/ip';
+// Address text as decoded objects carry it (re-exported from @vnet/ip).
+export { formatIpBytes as formatIp, formatMac } from '@vnet/ip';
 export type { Message, RawAttribute } from './codec/attributes.js';
 export { parseMessages } from './codec/attributes.js';
-export type { IpFamily } from './codec/ip.js';
-export { formatIp, formatMac } from './codec/ip.js';
 export type { Failure } from './engine.js';
 export {
   errnoName,

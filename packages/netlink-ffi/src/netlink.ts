@@ -1,8 +1,9 @@
 // The public handle: one rtnetlink socket in one network namespace, with typed operations per
 // object kind and a batch call for many changes at once.
+
+import type { IpFamily } from '@vnet/ip';
 import type { Message } from './codec/attributes.js';
 import { AF_INET, AF_INET6 } from './codec/constants.js';
-import type { IpFamily } from './codec/ip.js';
 import { Engine, type EngineOptions, type Failure } from './engine.js';
 import { Monitor, type MonitorOptions } from './monitor/monitor.js';
 import type { NetnsRef } from './netns.js';

@@ -1,6 +1,5 @@
 // Upstream resolver addresses ("ip", "ip:port", "[ipv6]:port") and which ones to ask.
-import { isIP } from 'node:net';
-import { canonicalIp } from '../zone/ip.js';
+import { canonicalIp, familyOf } from '@vnet/ip';
 
 export interface Upstream {
   address: string;
@@ -26,23 +25,20 @@ export function parseUpstream(text: string): Upstream {
   if (v6) {
     address = v6[1];
     if (v6[2] !== undefined) port = Number(v6[2]);
-  } else if (
-    isIP(text) === 0 &&
-    text.includes(':') &&
-    text.indexOf(':') === text.lastIndexOf(':')
-  ) {
+  } else if (text.includes(':') && text.indexOf(':') === text.lastIndexOf(':')) {
+    // One colon: "ip:port" (an IPv6 address has at least two).
     address = text.slice(0, text.indexOf(':'));
     port = Number(text.slice(text.indexOf(':') + 1));
   }
-  const family = isIP(address);
-  if (family === 0)
+  const canonical = canonicalIp(address);
+  if (canonical === undefined)
     throw new UpstreamError(`upstream "${text}": "${address}" is not an IP address`);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UpstreamError(`upstream "${text}": bad port`);
   return {
-    address: canonicalIp(address),
+    address: canonical,
     port,
-    family: family as 4 | 6,
+    family: familyOf(canonical),
     failures: 0,
     queries: 0,
     timeouts: 0,

@@ -1,9 +1,8 @@
 // The few libc socket calls the batched UDP engine needs, through koffi. Linux only (x86-64 and
 // arm64 share every constant and struct layout used here). loadLibc() returns undefined where this
 // cannot work, and the server then falls back to node:dgram.
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseIpBytes } from '@vnet/ip';
 import koffi from 'koffi';
-import { ipBytes } from '../zone/ip.js';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -77,18 +76,19 @@ export function loadLibc(): Libc | undefined {
 
 /** struct sockaddr_in / sockaddr_in6 for an address and port. */
 function sockaddr(address: string, port: number): Buffer {
-  if (isIPv4(address)) {
+  const bytes = parseIpBytes(address);
+  if (bytes?.length === 4) {
     const sa = Buffer.alloc(16);
     sa.writeUInt16LE(AF_INET, 0);
     sa.writeUInt16BE(port, 2);
-    sa.set(ipBytes(address), 4);
+    sa.set(bytes, 4);
     return sa;
   }
-  if (isIPv6(address)) {
+  if (bytes?.length === 16) {
     const sa = Buffer.alloc(28);
     sa.writeUInt16LE(AF_INET6, 0);
     sa.writeUInt16BE(port, 2);
-    sa.set(ipBytes(address), 8);
+    sa.set(bytes, 8);
     return sa;
   }
   throw new Error(`"${address}" is not an IP address`);

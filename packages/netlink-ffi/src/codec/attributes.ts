@@ -1,18 +1,17 @@
 // Netlink message and attribute framing: nlmsghdr (16 bytes), rtattr/nlattr (4-byte header,
 // payload padded to 4 bytes), native byte order (little-endian on every platform koffi ships for
 // Linux except the big-endian ones, which this library does not support).
-import { NetlinkDecodeError } from '../errors.js';
-import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
 import {
-  familyOf,
-  formatIp,
+  formatIpBytes,
   formatMac,
   type IpFamily,
-  parseIp,
   parseIpv4Into,
-  parseMac,
-  parseMac6Into,
-} from './ip.js';
+  parseIpv6Into,
+  parseMacInto,
+} from '@vnet/ip';
+import { NetlinkDecodeError } from '../errors.js';
+import { NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
+import { parseIp, parseMac } from './ip.js';
 
 export const NLMSG_HDRLEN = 16;
 export const NLA_HDRLEN = 4;
@@ -133,15 +132,22 @@ export class MessageWriter {
 
   /** An IPv4 or IPv6 address attribute parsed from text; returns its family. */
   ip(type: number, text: unknown, field: string, family?: IpFamily): IpFamily {
-    if (typeof text === 'string' && family !== 6 && text.length <= 15) {
-      const at = this.header(type, 4);
-      if (parseIpv4Into(text, this.buf, at)) return 4;
-      this.pos = at - NLA_HDRLEN;
-      this.buf.fill(0, this.pos, at + 4);
+    // Parsed straight into the message; what that cannot take goes the general way (and its errors).
+    if (typeof text === 'string') {
+      const six = family === 6 || (family === undefined && text.includes(':'));
+      const size = six ? 16 : 4;
+      if (text.length <= (six ? 45 : 15)) {
+        const at = this.header(type, size);
+        if (six ? parseIpv6Into(text, this.buf, at) : parseIpv4Into(text, this.buf, at)) {
+          return six ? 6 : 4;
+        }
+        this.pos = at - NLA_HDRLEN;
+        this.buf.fill(0, this.pos, at + size);
+      }
     }
     const bytes = parseIp(text, field, family);
     this.attr(type, bytes);
-    return familyOf(bytes);
+    return bytes.length === 4 ? 4 : 6;
   }
 
   /**
@@ -168,7 +174,7 @@ export class MessageWriter {
   mac(type: number, text: unknown, field: string): this {
     if (typeof text === 'string' && text.length === 17) {
       const at = this.header(type, 6);
-      if (parseMac6Into(text, this.buf, at)) return this;
+      if (parseMacInto(text, this.buf, at)) return this;
       this.pos = at - NLA_HDRLEN;
       this.buf.fill(0, this.pos, at + 8);
     }
@@ -392,7 +398,7 @@ export function readIp(attr: Attribute, size: number, what: string): string {
   if (attr.length !== size) {
     throw new NetlinkDecodeError(`${what} address attribute has ${attr.length} bytes`, attr.offset);
   }
-  return formatIp(attr.buf, attr.start, size);
+  return formatIpBytes(attr.buf, attr.start, size);
 }
 
 /** A link-layer address attribute, as text. */

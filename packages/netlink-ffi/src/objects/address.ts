@@ -1,4 +1,6 @@
 // IPv4 and IPv6 addresses (RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR).
+
+import type { IpFamily } from '@vnet/ip';
 import {
   bodyAttributes,
   type Message,
@@ -11,7 +13,7 @@ import {
   startMessage,
 } from '../codec/attributes.js';
 import * as C from '../codec/constants.js';
-import { type IpFamily, parsePrefix } from '../codec/ip.js';
+import { parsePrefix } from '../codec/ip.js';
 import { NetlinkDecodeError, NetlinkSpecError } from '../errors.js';
 import {
   actionFlags,

@@ -1,5 +1,7 @@
 // Neighbours (ARP / NDP entries) and bridge/VXLAN FDB entries: both are RTM_*NEIGH messages,
 // with ndm_family AF_INET/AF_INET6 for the former and AF_BRIDGE for the latter.
+
+import type { IpFamily } from '@vnet/ip';
 import {
   type Attribute,
   bodyAttributes,
@@ -15,7 +17,6 @@ import {
   startMessage,
 } from '../codec/attributes.js';
 import * as C from '../codec/constants.js';
-import type { IpFamily } from '../codec/ip.js';
 import { NetlinkDecodeError, NetlinkSpecError } from '../errors.js';
 import {
   actionFlags,

@@ -2,6 +2,8 @@
 // devices, blackholes and multipath groups kept by the kernel under an id, which routes then
 // reference (`RouteSpec.nhid`). Replacing a nexthop re-points every route that uses it at once;
 // deleting it removes those routes.
+
+import type { IpFamily } from '@vnet/ip';
 import {
   bodyAttributes,
   type Message,
@@ -14,7 +16,6 @@ import {
   startMessage,
 } from '../codec/attributes.js';
 import * as C from '../codec/constants.js';
-import type { IpFamily } from '../codec/ip.js';
 import { NetlinkDecodeError, NetlinkSpecError } from '../errors.js';
 import {
   actionFlags,

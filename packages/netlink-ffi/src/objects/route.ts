@@ -1,4 +1,6 @@
 // Routes (RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE), IPv4 and IPv6.
+
+import type { IpFamily } from '@vnet/ip';
 import {
   type Attribute,
   bodyAttributes,
@@ -12,7 +14,7 @@ import {
   startMessage,
 } from '../codec/attributes.js';
 import * as C from '../codec/constants.js';
-import { type IpFamily, parseIp, parsePrefix } from '../codec/ip.js';
+import { parseIp, parsePrefix } from '../codec/ip.js';
 import { NetlinkDecodeError, NetlinkSpecError } from '../errors.js';
 import {
   actionFlags,

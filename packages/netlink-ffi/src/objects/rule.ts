@@ -1,4 +1,6 @@
 // Policy routing rules (RTM_NEWRULE / RTM_DELRULE / RTM_GETRULE), IPv4 and IPv6.
+
+import type { IpFamily } from '@vnet/ip';
 import {
   bodyAttributes,
   type Message,
@@ -12,7 +14,7 @@ import {
   startMessage,
 } from '../codec/attributes.js';
 import * as C from '../codec/constants.js';
-import { type IpFamily, type Prefix, parsePrefix } from '../codec/ip.js';
+import { type Prefix, parsePrefix } from '../codec/ip.js';
 import { NetlinkDecodeError, NetlinkSpecError } from '../errors.js';
 import {
   actionFlags,
