@@ -1,7 +1,10 @@
 // The operations that turn what the kernel holds into the desired state, for `Netlink.batch()`.
 // Only differences are written. vnet owns: vtep1024 and what is on it, the `m-*` bridges, and
 // routes, nexthops and rules of protocol VNET_PROTOCOL; everything else is never touched.
-// Stale owned objects are deleted only with `prune`. Order (each step needs the ones before):
+// Stale owned objects are deleted only with `prune`. Addresses and MACs compare as text: both
+// sides hold canonical text by construction (desiredState's values were parsed at the edge, the
+// kernel's are decoded by netlink-ffi, both printed by @vnet/ip), so nothing is re-parsed here.
+// Order (each step needs the ones before):
 //   1. links: re-creations (delete + add), adds, in-place sets (MTU, up)
 //   2. addresses: stale deletes (prune; before adds so a new address never becomes the secondary
 //      of one about to go), then replaces
@@ -10,6 +13,8 @@
 //   5. stale deletes (prune): rules, routes, then the nexthops they used, FDB, neighbours, bridges
 // Re-creating a link drops everything the kernel keeps on it (addresses, neighbours, FDB entries,
 // nexthops through it and the routes using those), so all of that is added again in the same list.
+
+import { familyOf, isGroupOrZeroMac, isLinkLocal6 } from '@vnet/ip';
 import {
   type AddressSpec,
   type FdbEntry,
@@ -29,7 +34,6 @@ import {
   type RuleSpec,
 } from '@vnet/netlink-ffi';
 import { isMesosBridge, VTEP_NAME } from '../protocol/allocation.js';
-import { canonIp, canonMac, canonPrefix, familyOf, isLinkLocal6, isSpecialMac } from './text.js';
 import {
   type Conflict,
   type DesiredState,
@@ -59,11 +63,6 @@ export function diff(
 ): Operation[] {
   return planDiff(desired, actual, options).operations;
 }
-
-/** Text that never equals a canonical address: keeps unparsable kernel text from matching. */
-const ip = (text: string | undefined): string =>
-  text === undefined ? '-' : (canonIp(text) ?? `?${text}`);
-const prefix = (text: string): string => canonPrefix(text) ?? `?${text}`;
 
 export function planDiff(
   desired: DesiredState,
@@ -180,7 +179,7 @@ class Planner {
    */
   private mustRecreate(spec: LinkSpec, cur: Link): boolean {
     if (cur.kind !== spec.kind) return true;
-    if (spec.address !== undefined && canonMac(cur.address) !== canonMac(spec.address)) return true;
+    if (spec.address !== undefined && cur.address !== spec.address) return true;
     if (spec.kind !== 'vxlan') return false;
     const v = cur.vxlan;
     const s = spec.vxlan;
@@ -189,7 +188,7 @@ class Planner {
     return (
       v.vni !== s.vni ||
       (s.port !== undefined && v.port !== s.port) ||
-      (s.local !== undefined && ip(v.local) !== ip(s.local)) ||
+      (s.local !== undefined && v.local !== s.local) ||
       (s.dev !== undefined && dev !== s.dev && v.link !== s.dev) ||
       (s.learning !== undefined && (v.learning ?? true) !== s.learning)
     );
@@ -201,8 +200,8 @@ class Planner {
     for (const a of this.actual.addresses) {
       const dev = this.names.get(a.index);
       if (dev === undefined || !owned.has(dev) || this.gone.has(a.index)) continue;
-      if (a.family === 6 && isLinkLocal6(ip(a.address))) continue;
-      const key = `${dev}|${ip(a.address)}/${a.prefixLength}`;
+      if (a.family === 6 && isLinkLocal6(a.address)) continue;
+      const key = `${dev}|${a.address}/${a.prefixLength}`;
       have.add(key);
       if (this.prune && !this.wantedAddress(key)) {
         const spec: AddressSpec = { dev, address: `${a.address}/${a.prefixLength}` };
@@ -211,7 +210,7 @@ class Planner {
       }
     }
     for (const spec of this.desired.addresses) {
-      if (!have.has(`${spec.dev}|${prefix(spec.address)}`)) {
+      if (!have.has(`${spec.dev}|${spec.address}`)) {
         this.out.addresses.push({ kind: 'address', action: 'replace', spec });
       }
     }
@@ -219,7 +218,7 @@ class Planner {
 
   private wantedKeys?: Set<string>;
   private wantedAddress(key: string): boolean {
-    this.wantedKeys ??= new Set(this.desired.addresses.map((s) => `${s.dev}|${prefix(s.address)}`));
+    this.wantedKeys ??= new Set(this.desired.addresses.map((s) => `${s.dev}|${s.address}`));
     return this.wantedKeys.has(key);
   }
 
@@ -233,16 +232,16 @@ class Planner {
     const have = new Map<string, Neighbour>();
     for (const n of this.actual.neighbours) {
       if (vtep === undefined || n.index !== vtep || n.proxy) continue;
-      const key = ip(n.address);
+      const key = n.address;
       if (isLinkLocal6(key)) continue;
       have.set(key, n);
     }
     const wanted = new Set<string>();
     for (const spec of this.desired.neighbours) {
-      const key = ip(spec.address);
+      const key = spec.address;
       wanted.add(`${spec.dev}|${key}`);
       const cur = spec.dev === VTEP_NAME ? have.get(key) : undefined;
-      if (cur && (cur.state & PERMANENT) !== 0 && canonMac(cur.lladdr) === canonMac(spec.lladdr)) {
+      if (cur && (cur.state & PERMANENT) !== 0 && cur.lladdr === spec.lladdr) {
         continue;
       }
       this.out.neighbours.push({ kind: 'neighbour', action: 'replace', spec });
@@ -266,21 +265,21 @@ class Planner {
     for (const e of this.actual.fdb) {
       if (vtep === undefined || e.index !== vtep || !e.self || (e.state & PERMANENT) === 0)
         continue;
-      const mac = canonMac(e.lladdr);
-      if (mac === undefined || isSpecialMac(mac)) continue;
+      const mac = e.lladdr;
+      if (mac === undefined || isGroupOrZeroMac(mac)) continue;
       const list = have.get(mac);
       if (list) list.push(e);
       else have.set(mac, [e]);
     }
     const plain = (e: FdbEntry, spec: FdbSpec) =>
-      ip(e.dst) === ip(spec.dst) &&
+      e.dst === spec.dst &&
       e.port === undefined &&
       e.vlan === undefined &&
       e.via === undefined &&
       (e.vni === undefined || e.vni === spec.vni);
     const wanted = new Set<string>();
     for (const spec of this.desired.fdb) {
-      const mac = canonMac(spec.lladdr) ?? spec.lladdr;
+      const mac = spec.lladdr;
       wanted.add(mac);
       const list = spec.dev === VTEP_NAME ? (have.get(mac) ?? []) : [];
       let keep = list.find((e) => plain(e, spec));
@@ -355,7 +354,7 @@ class Planner {
     return (
       spec.via !== undefined &&
       cur.family === familyOf(spec.via) &&
-      ip(cur.via) === ip(spec.via) &&
+      cur.via === spec.via &&
       dev === spec.dev &&
       cur.onlink === (spec.onlink ?? false) &&
       !cur.blackhole &&
@@ -366,7 +365,7 @@ class Planner {
 
   routes(): void {
     const routeKey = (table: number, family: 4 | 6, dst: string, metric: number | undefined) =>
-      `${table}|${prefix(dst)}|${metric ?? defaultMetric(family)}`;
+      `${table}|${dst}|${metric ?? defaultMetric(family)}`;
     const owned = new Map<string, Route>();
     const foreign = new Map<string, Route>();
     for (const r of this.actual.routes) {
@@ -468,8 +467,8 @@ function ruleKey(s: RuleSpec): string {
   return [
     family,
     s.priority ?? '-',
-    s.src === undefined ? 'all' : prefix(s.src),
-    s.dst === undefined ? 'all' : prefix(s.dst),
+    s.src ?? 'all',
+    s.dst ?? 'all',
     action,
     action === 'lookup' ? (s.table ?? MAIN_TABLE) : '-',
     s.iif ?? '-',

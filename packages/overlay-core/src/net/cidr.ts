@@ -1,7 +1,7 @@
-// IPv4/IPv6 networks as (family, network address as bigint, prefix length).
-// Parsing and textual forms come from `ip-address` (strict: no leading zeros, RFC 5952 output);
-// the arithmetic the allocator needs is plain bigint math here.
-import { Address6 } from 'ip-address';
+// IPv4/IPv6 networks as (family, network address as bigint, prefix length). Address text is
+// @vnet/ip's (strict inet_pton parsing, one canonical form); the arithmetic the allocator needs
+// is plain bigint math here.
+import { formatIp, parseIp, parsePrefixLength } from '@vnet/ip';
 import { quote } from '../protocol/quote.js';
 
 export type Family = 4 | 6;
@@ -30,7 +30,6 @@ export function parseCidr(text: string, family: Family): ParseResult {
   if (slash < 0)
     return { ok: false, reason: `${quote(text)} is not an ${name} network: no /prefix` };
   const addrText = text.slice(0, slash);
-  const prefixText = text.slice(slash + 1);
   const address = parseAddress(addrText, family);
   if (address === undefined) {
     const other: Family = family === 4 ? 6 : 4;
@@ -41,10 +40,10 @@ export function parseCidr(text: string, family: Family): ParseResult {
     return { ok: false, reason: `${quote(text)} ${why}` };
   }
   const bits = familyBits(family);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(prefixText) || Number(prefixText) > bits) {
+  const prefix = parsePrefixLength(text, slash + 1, bits);
+  if (prefix < 0) {
     return { ok: false, reason: `${quote(text)} has an invalid prefix length (0 to ${bits})` };
   }
-  const prefix = Number(prefixText);
   const network = address & netmask(family, prefix);
   if (network !== address) {
     const corrected: Cidr = { family, network, prefix };
@@ -59,53 +58,7 @@ export function parseCidr(text: string, family: Family): ParseResult {
 
 /** Parses a plain address of the given family, or undefined. */
 export function parseAddress(text: string, family: Family): bigint | undefined {
-  if (family === 4) {
-    const v = parseIpv4(text);
-    return v === undefined ? undefined : BigInt(v);
-  }
-  try {
-    if (!Address6.isValid(text) || text.includes('/') || text.includes('%')) return undefined;
-    return new Address6(text).bigInt();
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Strict dotted-quad IPv4 ("10.0.0.1": four decimal octets, no leading zeros) as an unsigned
- * 32-bit number. Hand-written because it sits on the node registration path, where the generic
- * parser was a third of the cost.
- */
-export function parseIpv4(text: string): number | undefined {
-  let value = 0;
-  let octets = 0;
-  let i = 0;
-  while (octets < 4) {
-    const start = i;
-    let octet = 0;
-    while (i < text.length) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      octet = octet * 10 + (c - 48);
-      i++;
-    }
-    const digits = i - start;
-    if (
-      digits === 0 ||
-      digits > 3 ||
-      octet > 255 ||
-      (digits > 1 && text.charCodeAt(start) === 48)
-    ) {
-      return undefined;
-    }
-    value = value * 256 + octet;
-    octets++;
-    if (octets < 4) {
-      if (text.charCodeAt(i) !== 46) return undefined;
-      i++;
-    }
-  }
-  return i === text.length ? value : undefined;
+  return typeof text === 'string' ? parseIp(text, family) : undefined;
 }
 
 export function netmask(family: Family, prefix: number): bigint {
@@ -127,13 +80,7 @@ export const contains = (outer: Cidr, inner: Cidr): boolean =>
   inner.prefix >= outer.prefix &&
   (inner.network & netmask(outer.family, outer.prefix)) === outer.network;
 
-export function formatAddress(family: Family, value: bigint): string {
-  if (family === 4) {
-    const v = Number(value);
-    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-  }
-  return Address6.fromBigInt(value).correctForm();
-}
+export const formatAddress = (family: Family, value: bigint): string => formatIp(family, value);
 
 export const formatCidr = (c: Cidr): string => `${formatAddress(c.family, c.network)}/${c.prefix}`;
 

@@ -2,17 +2,8 @@
 // copy the agent keeps on disk), parsed once into typed values: its VTEP, and per overlay the
 // overlay's networks, the node's blocks and the flags the data plane needs. A malformed message
 // is refused whole with the field that is wrong.
-import {
-  type Ip4,
-  type Ip6,
-  ip4,
-  ip6,
-  type Net,
-  parseAddressWithPrefix,
-  parseNet,
-  unicastMac,
-} from '../net/addr.js';
-import { contains, formatAddress } from '../net/cidr.js';
+import { type Ip4, type Ip6, type Net, parseNet, prefixOf, unicastMac } from '../net/addr.js';
+import { contains } from '../net/cidr.js';
 import type { Allocation__Output, VxLANInfo__Output } from './messages.js';
 import { quote } from './quote.js';
 
@@ -73,15 +64,15 @@ function network(v: string | undefined, family: 4 | 6, field: string): Net | und
 
 function vtepOf(x: VxLANInfo__Output | undefined): Vtep {
   const where = 'agent.overlays[0].backend.vxlan';
-  const v4 = x?.vtep_ip === undefined ? undefined : parseAddressWithPrefix(x.vtep_ip, 4);
+  const v4 = x?.vtep_ip?.includes('/') ? prefixOf(x.vtep_ip, 4) : undefined;
   if (!v4) throw bad(`${where}.vtep_ip`, x?.vtep_ip, 'is not an IPv4 address with a /prefix');
   const mac = x?.vtep_mac === undefined ? undefined : unicastMac(x.vtep_mac);
   if (!mac) throw bad(`${where}.vtep_mac`, x?.vtep_mac, 'is not a unicast MAC address');
-  const vtep: Vtep = { ip: ip4(formatAddress(4, v4.address))!, prefix: v4.prefix, mac };
+  const vtep: Vtep = { ip: { value: Number(v4.value), text: v4.ip }, prefix: v4.prefix, mac };
   if (x?.vtep_ip6 !== undefined) {
-    const v6 = parseAddressWithPrefix(x.vtep_ip6, 6);
+    const v6 = x.vtep_ip6.includes('/') ? prefixOf(x.vtep_ip6, 6) : undefined;
     if (!v6) throw bad(`${where}.vtep_ip6`, x.vtep_ip6, 'is not an IPv6 address with a /prefix');
-    vtep.ip6 = ip6(formatAddress(6, v6.address))!;
+    vtep.ip6 = { value: v6.value, text: v6.ip };
     vtep.prefix6 = v6.prefix;
   }
   return vtep;

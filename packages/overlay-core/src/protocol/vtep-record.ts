@@ -2,16 +2,7 @@
 // its VTEP (IPv4 with the VTEP subnet's prefix, IPv6, MAC) and its block of every enabled
 // overlay. On the wire it is JSON text; a record from the network is parsed here once, into typed
 // values, and what cannot be parsed is refused whole.
-import {
-  type Ip4,
-  type Ip6,
-  ip4,
-  type Net,
-  parseAddressWithPrefix,
-  parseNet,
-  unicastMac,
-} from '../net/addr.js';
-import { formatAddress } from '../net/cidr.js';
+import { type Ip4, type Ip6, ip4, type Net, parseNet, prefixOf, unicastMac } from '../net/addr.js';
 
 /** The gossip key of a node's record. */
 export const RECORD_PREFIX = 'vtep/';
@@ -47,11 +38,10 @@ export interface VtepRecord {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** An address given with or without a /prefix (the prefix is not used). */
-function address(v: unknown, family: 4 | 6): bigint | undefined {
-  if (typeof v !== 'string') return undefined;
-  if (v.includes('/')) return parseAddressWithPrefix(v, family)?.address;
-  return parseAddressWithPrefix(`${v}/${family === 4 ? 32 : 128}`, family)?.address;
+/** An address given with or without a /prefix (the receiver does not use the prefix). */
+function address(v: unknown, family: 4 | 6): { value: bigint; text: string } | undefined {
+  const p = typeof v === 'string' ? prefixOf(v, family) : undefined;
+  return p && { value: p.value, text: p.ip };
 }
 
 /** A record from the network, checked; undefined when anything in it is malformed. */
@@ -60,17 +50,17 @@ export function parseRecord(v: unknown): VtepRecord | undefined {
   const underlay = ip4(v.underlay);
   const vtep = address(v.vtepIp, 4);
   const mac = unicastMac(v.mac);
-  if (!underlay || vtep === undefined || mac === undefined || !isObject(v.blocks)) return undefined;
+  if (!underlay || !vtep || mac === undefined || !isObject(v.blocks)) return undefined;
   const record: VtepRecord = {
     underlay,
-    vtep: { value: Number(vtep), text: formatAddress(4, vtep) },
+    vtep: { value: Number(vtep.value), text: vtep.text },
     mac,
     blocks: new Map(),
   };
   if (v.vtepIp6 !== undefined) {
     const v6 = address(v.vtepIp6, 6);
-    if (v6 === undefined) return undefined;
-    record.vtep6 = { value: v6, text: formatAddress(6, v6) };
+    if (!v6) return undefined;
+    record.vtep6 = v6;
   }
   const blocks = record.blocks as Map<string, Blocks>;
   for (const [name, b] of Object.entries(v.blocks)) {

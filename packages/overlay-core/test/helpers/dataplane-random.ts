@@ -1,10 +1,11 @@
 // Random data-plane scenarios for dataplane-property.test.ts: a node and its peers (fast-check),
 // the operations that build a desired state without diff(), and what gets planted in a kernel
 // before the diff: changes to vnet's objects, stale objects vnet owns, objects of others, noise.
+
+import { isGroupOrZeroMac } from '@vnet/ip';
 import type { Link, Operation } from '@vnet/netlink-ffi';
 import fc from 'fast-check';
 import { desiredState } from '../../src/dataplane/desired.js';
-import { isSpecialMac } from '../../src/dataplane/text.js';
 import type { DesiredState, LocalNode } from '../../src/dataplane/types.js';
 import { ip4, ip6 } from '../../src/net/addr.js';
 import type { VtepRecordJson } from '../../src/protocol/vtep-record.js';
@@ -244,7 +245,7 @@ export function mutate(m: KernelModel, kind: number, pick: number, wanted: Set<s
     },
     6: () => {
       const e = pickOf(
-        s.fdb.filter((x) => !isSpecialMac(x.lladdr)),
+        s.fdb.filter((x) => !isGroupOrZeroMac(x.lladdr)),
         pick,
       );
       if (!e) return undefined;

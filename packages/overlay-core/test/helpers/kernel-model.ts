@@ -5,6 +5,8 @@
 // of an FDB entry rewriting its first remote, `replace` of a route taking over whatever route
 // holds its table/prefix/metric. Changed objects are always new objects, so a test can tell by
 // identity whether an object it planted was left alone.
+
+import { canonicalIp, parsePrefix } from '@vnet/ip';
 import type {
   Address,
   FdbEntry,
@@ -18,7 +20,6 @@ import type {
 } from '@vnet/netlink-ffi';
 import { RULE_ACTIONS } from '@vnet/netlink-ffi';
 import { ruleSpecOf } from '../../src/dataplane/diff.js';
-import { canonIp, canonPrefix } from '../../src/dataplane/text.js';
 import type { DesiredState, KernelState } from '../../src/dataplane/types.js';
 
 const PERMANENT = 0x80;
@@ -44,7 +45,9 @@ export const emptyState = (): KernelState => ({
   rules: [],
 });
 
-const ip = (t: string | undefined) => (t === undefined ? '-' : (canonIp(t) ?? t));
+/** Canonical `ip/len`, or the text itself when it is not one. */
+const canonPrefix = (t: string): string => parsePrefix(t)?.text ?? t;
+const ip = (t: string | undefined) => (t === undefined ? '-' : (canonicalIp(t) ?? t));
 const famOf = (t: string): 4 | 6 => (t.includes(':') ? 6 : 4);
 const metricOf = (r: { family: 4 | 6; metric?: number }) => r.metric ?? (r.family === 4 ? 0 : 1024);
 

@@ -1,12 +1,5 @@
 import t from 'tap';
-import {
-  contains,
-  formatCidr,
-  overlaps,
-  parseAddress,
-  parseCidr,
-  parseIpv4,
-} from '../../src/net/cidr.js';
+import { contains, formatCidr, overlaps, parseAddress, parseCidr } from '../../src/net/cidr.js';
 
 const ok = (text: string, family: 4 | 6) => {
   const r = parseCidr(text, family);
@@ -61,29 +54,4 @@ t.test('plain addresses', async (t) => {
   t.equal(parseAddress('10.0.0.1/32', 4), undefined);
   t.equal(parseAddress('10.0.0.256', 4), undefined);
   t.equal(parseAddress('::1', 6), 1n);
-});
-
-t.test('the fast IPv4 parser is strict', async (t) => {
-  t.equal(parseIpv4('0.0.0.0'), 0);
-  t.equal(parseIpv4('255.255.255.255'), 0xffffffff);
-  t.equal(parseIpv4('10.20.30.40'), 0x0a141e28);
-  for (const bad of [
-    '',
-    '1.2.3',
-    '1.2.3.4.5',
-    '256.0.0.0',
-    '01.2.3.4',
-    '1.2.3.04',
-    ' 1.2.3.4',
-    '1.2.3.4 ',
-    '1..3.4',
-    '1.2.3.',
-    '.1.2.3',
-    '1.2.3.4/8',
-    '1.2.3.4a',
-    '1234.1.1.1',
-    '+1.2.3.4',
-  ]) {
-    t.equal(parseIpv4(bad), undefined, `${JSON.stringify(bad)} is refused`);
-  }
 });
