@@ -12,8 +12,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import { run, runOk } from '@vnet/testkit';
 import { firstHost, hostCount, nth, parseCidr4 } from './addr.js';
-import { run, runOk } from './exec.js';
 import {
   deleteNamespacesSync,
   listNamespaces,

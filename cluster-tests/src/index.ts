@@ -11,7 +11,6 @@ export {
   type TestLike,
   type UnderlayOptions,
 } from './cluster.js';
-export { ExecError, type ExecOptions, type ExecResult, run, runOk, showCommand } from './exec.js';
 export {
   alive,
   groupMembers,

@@ -8,7 +8,7 @@
 import { appendFileSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSync } from './exec.js';
+import { runSync } from '@vnet/testkit';
 
 export const NS_DIR = '/var/run/netns';
 const NAME = /^vc(\d+)-/;

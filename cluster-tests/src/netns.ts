@@ -8,7 +8,7 @@ import {
   parseJsonOutput,
   run,
   runOk,
-} from './exec.js';
+} from '@vnet/testkit';
 import { type PingOptions, type PingResult, parsePing, pingArgv } from './ping.js';
 import { inNamespace, NsProcess, type ProcessOwner, type SpawnOptions } from './process.js';
 import { type WaitOptions, waitFor } from './wait.js';

@@ -2,7 +2,7 @@
 // in one log file of the run, its pid recorded for the leftover sweep.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { showCommand } from './exec.js';
+import { showCommand } from '@vnet/testkit';
 import { groupMembers, killRecorded, recordProcess, startTime } from './leftovers.js';
 import { type WaitOptions, waitFor } from './wait.js';
 

@@ -1,4 +1,4 @@
-// The harness's pure helpers: ping output, IPv4 arithmetic, waiting, command lines.
+// The harness's pure helpers: ping output, IPv4 arithmetic, waiting.
 import t from 'tap';
 import {
   firstHost,
@@ -6,7 +6,6 @@ import {
   parseCidr4,
   parsePing,
   pingArgv,
-  showCommand,
   WaitTimeoutError,
   waitFor,
 } from '../src/index.js';
@@ -164,9 +163,4 @@ t.test('waitFor', async (t) => {
     /^gave up waiting for a daemon: it exited with code 1; last observation: false$/,
     'stopIf ends the wait early',
   );
-});
-
-t.test('showCommand quotes what a shell would need quoted', async (t) => {
-  t.equal(showCommand(['ip', '-n', 'vc1-1-h1', 'addr']), 'ip -n vc1-1-h1 addr');
-  t.equal(showCommand(['sh', '-c', "echo 'hi' there"]), `sh -c 'echo '\\''hi'\\'' there'`);
 });
