@@ -13,6 +13,7 @@
 //
 // Env: BENCH_AGENTS (20), BENCH_REPEATS (5), BENCH_IPERF_RUNS (5), BENCH_IPERF_SECONDS (5),
 // BENCH_GRACE_MS (1000), BENCH_PARTS (convergence,dataplane).
+import { benchResultLine, median, percentile } from '@vnet/testkit';
 import {
   Cluster,
   type Container,
@@ -46,12 +47,7 @@ interface AgentView {
   }[];
 }
 
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
-const median = (xs: number[]) => percentile(xs, 50);
 
 async function startMasterAndAgents(cluster: Cluster, agentHosts: Host[], args: string[]) {
   const masterHost = cluster.hosts[0]!;
@@ -414,27 +410,25 @@ let dp: Record<Plane, number> | undefined;
 if (PARTS.includes('dataplane')) dp = await dataplane();
 if (conv) {
   console.log(
-    JSON.stringify({
+    benchResultLine({
       bench: `convergence-join-${AGENTS}-agents-p99`,
       unit: 's',
       ours: Number((conv.joinP99! / 1000).toFixed(3)),
       anchor: 'dcos-target-90pct-within-1.5s',
-      anchor_value: 1.5,
-      ratio: Number((conv.joinP99! / 1500).toFixed(3)),
-      higher_is_better: false,
+      anchorValue: 1.5,
+      higherIsBetter: false,
     }),
   );
 }
 if (dp) {
   console.log(
-    JSON.stringify({
+    benchResultLine({
       bench: 'dataplane-iperf3-tcp-two-nodes',
       unit: 'bits/s',
       ours: Math.round(dp.vnet),
       anchor: 'hand-built-vxlan-iproute2-dcos-nat-table42',
-      anchor_value: Math.round(dp.hand),
-      ratio: Number((dp.vnet / dp.hand).toFixed(3)),
-      higher_is_better: true,
+      anchorValue: Math.round(dp.hand),
+      higherIsBetter: true,
     }),
   );
 }

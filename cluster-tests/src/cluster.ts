@@ -12,11 +12,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { run, runOk } from '@vnet/testkit';
+import { addNetns, deleteNetns, deleteNetnsSync, listNetns } from '@vnet/testkit';
 import { firstHost, hostCount, nth, parseCidr4 } from './addr.js';
 import {
-  deleteNamespacesSync,
-  listNamespaces,
   namespaceInodes,
   type ProcessInside,
   processesIn,
@@ -238,7 +236,7 @@ export class Container extends Netns {
    */
   async remove(): Promise<void> {
     await this.host.cluster.stopProcessesIn(this.ns);
-    await run(['ip', 'netns', 'del', this.ns]);
+    await deleteNetns([this.ns]);
     this.host.containers.delete(this.shortName);
     this.host.cluster.forgetNamespace(this.ns);
     await waitFor(
@@ -394,7 +392,7 @@ export class Cluster implements NetnsOwner {
   async addNamespaces(names: readonly string[]): Promise<void> {
     if (this.#destroyed || this.#destroying) throw new Error(`cluster ${this.prefix} is destroyed`);
     for (const n of names) this.#namespaces.add(n);
-    await runOk(['ip', '-batch', '-'], { input: names.map((n) => `netns add ${n}\n`).join('') });
+    await addNetns(names);
   }
 
   /**
@@ -510,11 +508,7 @@ export class Cluster implements NetnsOwner {
         `cluster ${this.prefix}: processes the harness did not start are still inside: ${list}`,
       );
     }
-    if (names.length) {
-      await run(['ip', '-force', '-batch', '-'], {
-        input: names.map((n) => `netns del ${n}\n`).join(''),
-      });
-    }
+    await deleteNetns(names);
     const left = this.#ourNamespaces();
     this.#destroyed = true;
     live.delete(this);
@@ -532,7 +526,7 @@ export class Cluster implements NetnsOwner {
     this.#destroyed = true;
     live.delete(this);
     for (const p of this.processes) p.killSync();
-    deleteNamespacesSync(this.#ourNamespaces());
+    deleteNetnsSync(this.#ourNamespaces());
     process.stderr.write(
       `vnet cluster ${this.prefix}: processes killed and namespaces deleted at exit; logs kept in ${this.runDir}\n`,
     );
@@ -540,7 +534,7 @@ export class Cluster implements NetnsOwner {
 
   /** Mounted namespaces of this cluster: the recorded (or adopted) ones and any with its prefix. */
   #ourNamespaces(): string[] {
-    const mounted = new Set(listNamespaces());
+    const mounted = new Set(listNetns());
     const all = new Set([...this.#namespaces].filter((n) => mounted.has(n)));
     for (const n of mounted) if (n.startsWith(`${this.prefix}-`)) all.add(n);
     // Containers before hosts before the switch (each is independent, but it reads better).

@@ -12,7 +12,6 @@ export {
   type UnderlayOptions,
 } from './cluster.js';
 export {
-  alive,
   groupMembers,
   listOurNamespaces,
   namespaceInodes,
@@ -29,7 +28,6 @@ export {
   type HttpResponse,
   type IpAddrLink,
   type IpLink,
-  type IpObject,
   Netns,
   type Peer,
   WhoamiServer,

@@ -3,9 +3,13 @@
 // its entries come back, and a ping stream to a container on it loses nothing while it is down
 // and back; killing the master leader leaves running traffic alone and a new agent still
 // registers.
+
+import { requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { Cluster, type Container, type Host, waitFor } from '../src/index.js';
 import { addContainer, agentInfo, FAST_AGENT_ARGS, startOverlay } from './helpers/overlay.js';
+
+requireRoot(t, 'network namespaces');
 
 const GRACE_MS = 6000;
 const cluster = await Cluster.create({ hosts: 7, t });

@@ -1,6 +1,8 @@
-// The harness's pure helpers: ping output, IPv4 arithmetic, waiting.
+// The harness's pure helpers (ping output, IPv4 arithmetic, waiting) and what it refuses before
+// making anything.
 import t from 'tap';
 import {
+  Cluster,
   firstHost,
   nth,
   parseCidr4,
@@ -163,4 +165,13 @@ t.test('waitFor', async (t) => {
     /^gave up waiting for a daemon: it exited with code 1; last observation: false$/,
     'stopIf ends the wait early',
   );
+});
+
+t.test('bad options are refused before anything is made', async (t) => {
+  await t.rejects(
+    Cluster.create({ hosts: 300 }),
+    /300 hosts do not fit in the underlay 10\.88\.0\.0\/24/,
+  );
+  await t.rejects(Cluster.create({ underlay: { ipv6: 'fd00::/48' } }), /ipv6 "fd00::\/48"/);
+  await t.rejects(Cluster.create({ sysctls: { 'a;b': 1 } }), /sysctl a;b/);
 });
