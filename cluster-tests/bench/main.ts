@@ -19,6 +19,8 @@ import {
   type Container,
   type Host,
   type NsProcess,
+  startAgent,
+  startMaster,
   type VnetDaemon,
   waitFor,
 } from '../src/index.js';
@@ -52,14 +54,14 @@ const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 async function startMasterAndAgents(cluster: Cluster, agentHosts: Host[], args: string[]) {
   const masterHost = cluster.hosts[0]!;
   const config = cluster.file('config.yaml', CONFIG);
-  const master = cluster.startMaster(masterHost, {
+  const master = startMaster(masterHost, {
     config,
     args: ['--log-level', 'warn'],
   });
   await master.ready({ timeoutMs: 60_000 });
   const agents = [
-    cluster.startAgent(masterHost, { masters: [masterHost], noBridges: true, args }),
-    ...agentHosts.map((h) => cluster.startAgent(h, { masters: [masterHost], args })),
+    startAgent(masterHost, { masters: [masterHost], noBridges: true, args }),
+    ...agentHosts.map((h) => startAgent(h, { masters: [masterHost], args })),
   ];
   await Promise.all(agents.map((a) => a.ready({ timeoutMs: 120_000 })));
   return { master, masterHost, agents };
@@ -120,7 +122,7 @@ async function convergence(): Promise<Record<string, number>> {
     let agent: VnetDaemon | undefined;
     for (let rep = 0; rep < REPEATS; rep++) {
       const spawnedAt = Date.now();
-      if (!agent) agent = cluster.startAgent(newcomer, { masters: [masterHost], args });
+      if (!agent) agent = startAgent(newcomer, { masters: [masterHost], args });
       else await agent.process.restart();
       await agent.ready({ timeoutMs: 60_000 });
       const v = await view(agent);

@@ -23,14 +23,6 @@ import {
 } from './leftovers.js';
 import { Netns, type NetnsOwner } from './netns.js';
 import type { NsProcess } from './process.js';
-import {
-  type AgentOptions,
-  type MasterOptions,
-  startAgent,
-  startMaster,
-  type VnetDaemon,
-  vnetArgv,
-} from './vnet.js';
 import { waitFor } from './wait.js';
 
 /** What the harness needs of a tap test (structural, so the library does not import tap). */
@@ -461,29 +453,6 @@ export class Cluster implements NetnsOwner {
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, content);
     return path;
-  }
-
-  /** The argv that runs the repo's `vnet` CLI with these arguments. */
-  vnetArgv(args: readonly string[]): string[] {
-    return vnetArgv(args);
-  }
-
-  /** Starts `vnet master` on a host (not waiting for it: `await m.ready()`). */
-  startMaster(host: Host, opts: MasterOptions): VnetDaemon {
-    return startMaster(host, opts);
-  }
-
-  /** Starts `vnet master` on each of `hosts`, all with the same peer set; ids are host names. */
-  startMasters(
-    hosts: Host[],
-    opts: Omit<MasterOptions, 'masters' | 'id' | 'dataDir'>,
-  ): VnetDaemon[] {
-    return hosts.map((h) => startMaster(h, { ...opts, masters: hosts }));
-  }
-
-  /** Starts `vnet agent` on a host (masters are hosts; `noBridges` for a master's agent). */
-  startAgent(host: Host, opts: AgentOptions): VnetDaemon {
-    return startAgent(host, opts);
   }
 
   /**

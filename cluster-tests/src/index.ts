@@ -42,6 +42,7 @@ export {
   masterArgv,
   startAgent,
   startMaster,
+  startMasters,
   VnetDaemon,
   vnetArgv,
   vnetBin,

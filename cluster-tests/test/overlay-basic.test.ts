@@ -169,12 +169,19 @@ t.test('overlays are isolated from each other unless configured otherwise', asyn
   );
   await oc.masters[0]!.restart();
   await oc.masters[0]!.ready({ timeoutMs: 60_000 });
-  await waitFor(
-    'dcos -> blue to pass once blue is not isolated',
-    () => c2.ping(b3.ip!, { count: 1, waitS: 1 }),
-    (r) => r.received === 1,
-    { timeoutMs: 30_000 },
-  );
+  // Each agent replaces its table when the change reaches it: wait for every path it opens.
+  for (const [from, to] of [
+    [c2, b3],
+    [b4, c2],
+    [b4, c4],
+  ] as const) {
+    await waitFor(
+      `${from.name} -> ${to.name} to pass once blue is not isolated`,
+      () => from.ping(to.ip!, { count: 1, waitS: 1 }),
+      (r) => r.received === 1,
+      { timeoutMs: 30_000 },
+    );
+  }
   await pings(t, b4, c2.ip!);
   await pings(t, b4, c4.ip!);
   const nft = await h3.exec(['nft', 'list', 'table', 'inet', 'vnet']);

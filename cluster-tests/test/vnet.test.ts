@@ -2,7 +2,7 @@
 
 import { requireRoot } from '@vnet/testkit';
 import t from 'tap';
-import { agentArgv, Cluster, masterArgv, vnetBin } from '../src/index.js';
+import { agentArgv, Cluster, masterArgv, startMaster, vnetBin } from '../src/index.js';
 
 requireRoot(t, 'network namespaces');
 
@@ -65,7 +65,7 @@ t.test('a vnet master in a host: ready, state, SIGKILL, restart on its data', as
   const h1 = c.host(1);
   const config = c.file('config.yaml', CONFIG);
   const start = performance.now();
-  const m = await c.startMaster(h1, { config }).ready();
+  const m = await startMaster(h1, { config }).ready();
   t.comment(`vnet master ready in ${(performance.now() - start).toFixed(0)} ms`);
   t.equal(m.url('/health'), 'http://10.88.0.1:8080/health');
   const state = (await m.http('/overlay-master/state')).json<{
