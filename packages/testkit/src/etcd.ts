@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PortTakenError, portTakenIn, withFreePorts } from './ports.js';
 
 const ETCD = '/usr/bin/etcd';
+const SIZE = 3;
 
 interface Member {
   name: string;
@@ -27,13 +28,6 @@ async function status(client: string): Promise<[string, string]> {
   return [body.header?.member_id ?? '', body.leader ?? ''];
 }
 
-export interface EtcdOptions {
-  /** Members; default 3. */
-  size?: number;
-  /** How long the members get to elect a leader; default 20 s. */
-  timeoutMs?: number;
-}
-
 export class EtcdCluster {
   /** host:port of the leader's client URL. */
   leader = '';
@@ -45,13 +39,12 @@ export class EtcdCluster {
     return this.members.map((m) => m.client);
   }
 
-  /** Starts the members, with their data under `dir`; resolves once they agree on a leader. */
-  static start(dir: string, opts: EtcdOptions = {}): Promise<EtcdCluster> {
-    const size = opts.size ?? 3;
-    return withFreePorts('etcd', 2 * size, async (ports) => {
-      const c = new EtcdCluster(EtcdCluster.#spawn(dir, ports.slice(0, size), ports.slice(size)));
+  /** Starts 3 members, with their data under `dir`; resolves once they agree on a leader. */
+  static start(dir: string): Promise<EtcdCluster> {
+    return withFreePorts('etcd', 2 * SIZE, async (ports) => {
+      const c = new EtcdCluster(EtcdCluster.#spawn(dir, ports.slice(0, SIZE), ports.slice(SIZE)));
       try {
-        await c.#waitLeader(opts.timeoutMs ?? 20_000);
+        await c.#waitLeader(20_000);
         return c;
       } catch (e) {
         await c.stop();

@@ -1,7 +1,7 @@
 // Helpers for the tests and benches of the vnet workspaces (a devDependency only: no library
 // imports it at run time).
 export { type BenchResult, benchResultLine } from './bench-result.js';
-export { EtcdCluster, type EtcdOptions } from './etcd.js';
+export { EtcdCluster } from './etcd.js';
 export {
   ExecError,
   type ExecOptions,
@@ -9,8 +9,6 @@ export {
   parseJsonOutput,
   run,
   runOk,
-  runOkSync,
-  runSync,
   showCommand,
 } from './exec.js';
 export {
@@ -36,6 +34,6 @@ export {
 } from './netns.js';
 export { alive, startTime } from './pids.js';
 export { freePorts, PortTakenError, portTakenIn, withFreePorts } from './ports.js';
-export { requireRoot, type SkipAll } from './root.js';
+export { requireRoot } from './root.js';
 export { mulberry32, testSeed, testSeeds } from './seed.js';
 export { median, percentile } from './stats.js';

@@ -1,13 +1,6 @@
 import t from 'tap';
-import {
-  ExecError,
-  parseJsonOutput,
-  run,
-  runOk,
-  runOkSync,
-  runSync,
-  showCommand,
-} from '../src/index.js';
+import { runOkSync, runSync } from '../src/exec.js';
+import { ExecError, parseJsonOutput, run, runOk, showCommand } from '../src/index.js';
 
 t.test('showCommand quotes what a shell would need quoted', async (t) => {
   t.equal(showCommand(['ip', '-n', 'vc1-1-h1', 'addr']), 'ip -n vc1-1-h1 addr');
