@@ -13,11 +13,14 @@
 //
 // Env: BENCH_AGENTS (20), BENCH_REPEATS (5), BENCH_IPERF_RUNS (5), BENCH_IPERF_SECONDS (5),
 // BENCH_GRACE_MS (1000), BENCH_PARTS (convergence,dataplane).
+import { benchResultLine, median, percentile } from '@vnet/testkit';
 import {
   Cluster,
   type Container,
   type Host,
   type NsProcess,
+  startAgent,
+  startMaster,
   type VnetDaemon,
   waitFor,
 } from '../src/index.js';
@@ -46,24 +49,19 @@ interface AgentView {
   }[];
 }
 
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 const fmt = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
-const median = (xs: number[]) => percentile(xs, 50);
 
 async function startMasterAndAgents(cluster: Cluster, agentHosts: Host[], args: string[]) {
   const masterHost = cluster.hosts[0]!;
   const config = cluster.file('config.yaml', CONFIG);
-  const master = cluster.startMaster(masterHost, {
+  const master = startMaster(masterHost, {
     config,
     args: ['--log-level', 'warn'],
   });
   await master.ready({ timeoutMs: 60_000 });
   const agents = [
-    cluster.startAgent(masterHost, { masters: [masterHost], noBridges: true, args }),
-    ...agentHosts.map((h) => cluster.startAgent(h, { masters: [masterHost], args })),
+    startAgent(masterHost, { masters: [masterHost], noBridges: true, args }),
+    ...agentHosts.map((h) => startAgent(h, { masters: [masterHost], args })),
   ];
   await Promise.all(agents.map((a) => a.ready({ timeoutMs: 120_000 })));
   return { master, masterHost, agents };
@@ -124,7 +122,7 @@ async function convergence(): Promise<Record<string, number>> {
     let agent: VnetDaemon | undefined;
     for (let rep = 0; rep < REPEATS; rep++) {
       const spawnedAt = Date.now();
-      if (!agent) agent = cluster.startAgent(newcomer, { masters: [masterHost], args });
+      if (!agent) agent = startAgent(newcomer, { masters: [masterHost], args });
       else await agent.process.restart();
       await agent.ready({ timeoutMs: 60_000 });
       const v = await view(agent);
@@ -414,27 +412,25 @@ let dp: Record<Plane, number> | undefined;
 if (PARTS.includes('dataplane')) dp = await dataplane();
 if (conv) {
   console.log(
-    JSON.stringify({
+    benchResultLine({
       bench: `convergence-join-${AGENTS}-agents-p99`,
       unit: 's',
       ours: Number((conv.joinP99! / 1000).toFixed(3)),
       anchor: 'dcos-target-90pct-within-1.5s',
-      anchor_value: 1.5,
-      ratio: Number((conv.joinP99! / 1500).toFixed(3)),
-      higher_is_better: false,
+      anchorValue: 1.5,
+      higherIsBetter: false,
     }),
   );
 }
 if (dp) {
   console.log(
-    JSON.stringify({
+    benchResultLine({
       bench: 'dataplane-iperf3-tcp-two-nodes',
       unit: 'bits/s',
       ours: Math.round(dp.vnet),
       anchor: 'hand-built-vxlan-iproute2-dcos-nat-table42',
-      anchor_value: Math.round(dp.hand),
-      ratio: Number((dp.vnet / dp.hand).toFixed(3)),
-      higher_is_better: true,
+      anchorValue: Math.round(dp.hand),
+      higherIsBetter: true,
     }),
   );
 }

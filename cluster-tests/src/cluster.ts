@@ -12,11 +12,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import { addNetns, deleteNetns, deleteNetnsSync, listNetns } from '@vnet/testkit';
 import { firstHost, hostCount, nth, parseCidr4 } from './addr.js';
-import { run, runOk } from './exec.js';
 import {
-  deleteNamespacesSync,
-  listNamespaces,
   namespaceInodes,
   type ProcessInside,
   processesIn,
@@ -25,14 +23,6 @@ import {
 } from './leftovers.js';
 import { Netns, type NetnsOwner } from './netns.js';
 import type { NsProcess } from './process.js';
-import {
-  type AgentOptions,
-  type MasterOptions,
-  startAgent,
-  startMaster,
-  type VnetDaemon,
-  vnetArgv,
-} from './vnet.js';
 import { waitFor } from './wait.js';
 
 /** What the harness needs of a tap test (structural, so the library does not import tap). */
@@ -238,7 +228,7 @@ export class Container extends Netns {
    */
   async remove(): Promise<void> {
     await this.host.cluster.stopProcessesIn(this.ns);
-    await run(['ip', 'netns', 'del', this.ns]);
+    await deleteNetns([this.ns]);
     this.host.containers.delete(this.shortName);
     this.host.cluster.forgetNamespace(this.ns);
     await waitFor(
@@ -394,7 +384,7 @@ export class Cluster implements NetnsOwner {
   async addNamespaces(names: readonly string[]): Promise<void> {
     if (this.#destroyed || this.#destroying) throw new Error(`cluster ${this.prefix} is destroyed`);
     for (const n of names) this.#namespaces.add(n);
-    await runOk(['ip', '-batch', '-'], { input: names.map((n) => `netns add ${n}\n`).join('') });
+    await addNetns(names);
   }
 
   /**
@@ -465,29 +455,6 @@ export class Cluster implements NetnsOwner {
     return path;
   }
 
-  /** The argv that runs the repo's `vnet` CLI with these arguments. */
-  vnetArgv(args: readonly string[]): string[] {
-    return vnetArgv(args);
-  }
-
-  /** Starts `vnet master` on a host (not waiting for it: `await m.ready()`). */
-  startMaster(host: Host, opts: MasterOptions): VnetDaemon {
-    return startMaster(host, opts);
-  }
-
-  /** Starts `vnet master` on each of `hosts`, all with the same peer set; ids are host names. */
-  startMasters(
-    hosts: Host[],
-    opts: Omit<MasterOptions, 'masters' | 'id' | 'dataDir'>,
-  ): VnetDaemon[] {
-    return hosts.map((h) => startMaster(h, { ...opts, masters: hosts }));
-  }
-
-  /** Starts `vnet agent` on a host (masters are hosts; `noBridges` for a master's agent). */
-  startAgent(host: Host, opts: AgentOptions): VnetDaemon {
-    return startAgent(host, opts);
-  }
-
   /**
    * Stops every process (SIGTERM to its group, SIGKILL after graceMs) and deletes every
    * namespace. Idempotent. The run dir is removed unless kept (option, VNET_CLUSTER_KEEP=1, a
@@ -510,11 +477,7 @@ export class Cluster implements NetnsOwner {
         `cluster ${this.prefix}: processes the harness did not start are still inside: ${list}`,
       );
     }
-    if (names.length) {
-      await run(['ip', '-force', '-batch', '-'], {
-        input: names.map((n) => `netns del ${n}\n`).join(''),
-      });
-    }
+    await deleteNetns(names);
     const left = this.#ourNamespaces();
     this.#destroyed = true;
     live.delete(this);
@@ -532,7 +495,7 @@ export class Cluster implements NetnsOwner {
     this.#destroyed = true;
     live.delete(this);
     for (const p of this.processes) p.killSync();
-    deleteNamespacesSync(this.#ourNamespaces());
+    deleteNetnsSync(this.#ourNamespaces());
     process.stderr.write(
       `vnet cluster ${this.prefix}: processes killed and namespaces deleted at exit; logs kept in ${this.runDir}\n`,
     );
@@ -540,7 +503,7 @@ export class Cluster implements NetnsOwner {
 
   /** Mounted namespaces of this cluster: the recorded (or adopted) ones and any with its prefix. */
   #ourNamespaces(): string[] {
-    const mounted = new Set(listNamespaces());
+    const mounted = new Set(listNetns());
     const all = new Set([...this.#namespaces].filter((n) => mounted.has(n)));
     for (const n of mounted) if (n.startsWith(`${this.prefix}-`)) all.add(n);
     // Containers before hosts before the switch (each is independent, but it reads better).

@@ -11,9 +11,7 @@ export {
   type TestLike,
   type UnderlayOptions,
 } from './cluster.js';
-export { ExecError, type ExecOptions, type ExecResult, run, runOk, showCommand } from './exec.js';
 export {
-  alive,
   groupMembers,
   listOurNamespaces,
   namespaceInodes,
@@ -30,7 +28,6 @@ export {
   type HttpResponse,
   type IpAddrLink,
   type IpLink,
-  type IpObject,
   Netns,
   type Peer,
   WhoamiServer,
@@ -45,6 +42,7 @@ export {
   masterArgv,
   startAgent,
   startMaster,
+  startMasters,
   VnetDaemon,
   vnetArgv,
   vnetBin,

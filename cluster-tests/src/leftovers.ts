@@ -8,10 +8,10 @@
 import { appendFileSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSync } from './exec.js';
+import { alive, listNetns, NETNS_DIR, netnsOwner, startTime, sweepDeadNetns } from '@vnet/testkit';
 
-export const NS_DIR = '/var/run/netns';
-const NAME = /^vc(\d+)-/;
+/** The start of every name the harness gives (namespaces, run dirs): `vc<pid>-`. */
+const PREFIX = 'vc';
 
 /** Where per-run directories (logs, data dirs, process records) go. */
 export function runsRoot(): string {
@@ -20,26 +20,7 @@ export function runsRoot(): string {
 
 /** The pid whose run made `name`, or undefined for names that are not ours. */
 export function ownerPid(name: string): number | undefined {
-  const m = NAME.exec(name);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** /proc/PID/stat's start time (clock ticks since boot), or undefined if no such process. */
-export function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // a zombie is gone for us
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether a process with this pid runs (zombies do not count). */
-export function alive(pid: number): boolean {
-  return startTime(pid) !== undefined;
+  return netnsOwner(PREFIX, name);
 }
 
 export interface ProcRecord {
@@ -68,24 +49,9 @@ export function killRecorded(rec: { pid: number; start: string }, signal: NodeJS
   return true;
 }
 
-/** Deletes namespaces (missing ones are fine), in one `ip -force -batch`. */
-export function deleteNamespacesSync(names: readonly string[]): void {
-  if (names.length === 0) return;
-  runSync(['ip', '-force', '-batch', '-'], names.map((n) => `netns del ${n}\n`).join(''));
-}
-
-/** Every namespace name mounted under /var/run/netns. */
-export function listNamespaces(): string[] {
-  try {
-    return readdirSync(NS_DIR);
-  } catch {
-    return [];
-  }
-}
-
 /** Our namespace names (any run's) currently mounted under /var/run/netns. */
 export function listOurNamespaces(): string[] {
-  return listNamespaces().filter((n) => NAME.test(n));
+  return listNetns().filter((n) => ownerPid(n) !== undefined);
 }
 
 export interface SweepResult {
@@ -112,7 +78,7 @@ export function sweepLeftovers(opts: SweepOptions = {}): SweepResult {
   const root = runsRoot();
   let dirs: string[] = [];
   try {
-    dirs = readdirSync(root).filter((d) => NAME.test(d));
+    dirs = readdirSync(root).filter((d) => ownerPid(d) !== undefined);
   } catch {
     // no runs yet
   }
@@ -138,8 +104,7 @@ export function sweepLeftovers(opts: SweepOptions = {}): SweepResult {
       // already gone
     }
   }
-  result.namespaces = listOurNamespaces().filter((n) => isDead(ownerPid(n)!, includeOwn));
-  deleteNamespacesSync(result.namespaces);
+  result.namespaces = sweepDeadNetns(PREFIX, { includeOwn });
   return result;
 }
 
@@ -157,7 +122,7 @@ export function namespaceInodes(names: readonly string[]): Map<number, string> {
   const inodes = new Map<number, string>();
   for (const n of names) {
     try {
-      inodes.set(statSync(join(NS_DIR, n)).ino, n);
+      inodes.set(statSync(join(NETNS_DIR, n)).ino, n);
     } catch {
       // not mounted
     }

@@ -2,15 +2,19 @@
 // does in it: run a command, start a process, ping, make an HTTP request, read iproute2's JSON.
 import { fileURLToPath } from 'node:url';
 import {
+  bridgeJson,
   ExecError,
   type ExecOptions,
   type ExecResult,
+  type IpObject,
+  ipJson,
+  netnsArgv,
   parseJsonOutput,
   run,
   runOk,
-} from './exec.js';
+} from '@vnet/testkit';
 import { type PingOptions, type PingResult, parsePing, pingArgv } from './ping.js';
-import { inNamespace, NsProcess, type ProcessOwner, type SpawnOptions } from './process.js';
+import { NsProcess, type ProcessOwner, type SpawnOptions } from './process.js';
 import { type WaitOptions, waitFor } from './wait.js';
 
 /** Where a namespace's processes log and get recorded (implemented by the cluster). */
@@ -74,7 +78,7 @@ export class Netns {
 
   /** Runs a command inside the namespace to completion (any exit code resolves). */
   exec(argv: readonly string[], opts: ExecOptions & { via?: SpawnOptions['via'] } = {}) {
-    return run(inNamespace(this.ns, argv, opts.via), opts);
+    return run(netnsArgv(this.ns, argv, opts.via), opts);
   }
 
   /** Like exec, but rejects with an ExecError naming the namespace unless the exit code is 0. */
@@ -102,15 +106,13 @@ export class Netns {
   }
 
   /** `ip -n NS -j ARGS...` parsed. */
-  async ipJson<T = IpObject[]>(...args: string[]): Promise<T> {
-    const argv = ['ip', '-n', this.ns, '-j', ...args];
-    return parseJsonOutput<T>((await runOk(argv, {}, ` (in ${this.name})`)).stdout, argv);
+  ipJson<T = IpObject[]>(...args: string[]): Promise<T> {
+    return ipJson<T>(this.ns, ...args);
   }
 
   /** `bridge -n NS -j ARGS...` parsed (e.g. `fdb show dev vtep1024`). */
-  async bridgeJson<T = IpObject[]>(...args: string[]): Promise<T> {
-    const argv = ['bridge', '-n', this.ns, '-j', ...args];
-    return parseJsonOutput<T>((await runOk(argv, {}, ` (in ${this.name})`)).stdout, argv);
+  bridgeJson<T = IpObject[]>(...args: string[]): Promise<T> {
+    return bridgeJson<T>(this.ns, ...args);
   }
 
   /** The namespace's links (`ip -j link`). */
@@ -343,6 +345,3 @@ export interface IpAddrLink extends IpLink {
     [key: string]: unknown;
   }[];
 }
-
-/** Any object of `ip -j` / `bridge -j` output. */
-export type IpObject = Record<string, unknown>;

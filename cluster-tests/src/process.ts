@@ -2,8 +2,8 @@
 // in one log file of the run, its pid recorded for the leftover sweep.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { showCommand } from './exec.js';
-import { groupMembers, killRecorded, recordProcess, startTime } from './leftovers.js';
+import { type EnterVia, netnsArgv, showCommand, startTime } from '@vnet/testkit';
+import { groupMembers, killRecorded, recordProcess } from './leftovers.js';
 import { type WaitOptions, waitFor } from './wait.js';
 
 export interface Exit {
@@ -17,23 +17,8 @@ export interface SpawnOptions {
   /** Environment; default the test process's. */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /**
-   * How to enter the namespace. `nsenter` (default) changes only the network namespace (what
-   * dockerd needs); `ip-netns-exec` also remounts /sys for the namespace and applies
-   * /etc/netns/NAME/ files.
-   */
-  via?: 'nsenter' | 'ip-netns-exec';
-}
-
-/** The argv that runs `argv` inside the namespace `ns`. */
-export function inNamespace(
-  ns: string,
-  argv: readonly string[],
-  via: SpawnOptions['via'],
-): string[] {
-  return via === 'ip-netns-exec'
-    ? ['ip', 'netns', 'exec', ns, ...argv]
-    : ['nsenter', `--net=/var/run/netns/${ns}`, '--', ...argv];
+  /** How to enter the namespace (default nsenter: only the network namespace changes). */
+  via?: EnterVia;
 }
 
 /** The parts of a cluster a process reports to (so destroy and the exit handler find it). */
@@ -91,7 +76,7 @@ export class NsProcess {
       const header = `=== ${new Date().toISOString()} run ${this.#runs + 1} in ${this.ns}: ${showCommand(this.argv).replace(/\n/g, '\\n')}\n`;
       writeSync(fd, header);
       this.#runOffset = fstatSync(fd).size;
-      const argv = inNamespace(this.ns, this.argv, this.opts.via);
+      const argv = netnsArgv(this.ns, this.argv, this.opts.via);
       const child = spawn(argv[0]!, argv.slice(1), {
         stdio: ['ignore', fd, fd],
         detached: true, // own process group: kill(-pid) reaches its children too

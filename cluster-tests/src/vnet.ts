@@ -153,6 +153,14 @@ export function startMaster(host: Host, opts: MasterOptions): VnetDaemon {
   return new VnetDaemon('master', host, proc, `${host.ip}:${opts.httpPort ?? 8080}`, dataDir);
 }
 
+/** Starts `vnet master` on each of `hosts`, all with the same peer set; ids are host names. */
+export function startMasters(
+  hosts: Host[],
+  opts: Omit<MasterOptions, 'masters' | 'id' | 'dataDir'>,
+): VnetDaemon[] {
+  return hosts.map((h) => startMaster(h, { ...opts, masters: hosts }));
+}
+
 /** Starts `vnet agent` in `host` (without waiting for readiness: `await d.ready()`). */
 export function startAgent(host: Host, opts: AgentOptions): VnetDaemon {
   const argv = agentArgv(host, opts);

@@ -3,10 +3,12 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alive, requireRoot, startTime } from '@vnet/testkit';
 import t, { type Test } from 'tap';
-import { alive, listOurNamespaces, runsRoot, sweepLeftovers } from '../src/index.js';
-import { startTime } from '../src/leftovers.js';
-import { asRoot, mountsWith, rootLinks } from './helpers/root.js';
+import { listOurNamespaces, runsRoot, sweepLeftovers } from '../src/index.js';
+import { mountsWith, rootLinks } from './helpers/root.js';
+
+requireRoot(t, 'network namespaces');
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/crash.js', import.meta.url));
 
@@ -56,7 +58,7 @@ async function checkGone(t: Test, r: Report): Promise<void> {
   t.same(r.pids.filter(alive), [], 'every process it started is gone');
 }
 
-t.test('a failing tap test still cleans up (teardown), and keeps its logs', asRoot, async (t) => {
+t.test('a failing tap test still cleans up (teardown), and keeps its logs', async (t) => {
   const before = rootLinks();
   const { report, exit } = await startFixture('tap-throw');
   t.teardown(() => rmSync(report.runDir, { recursive: true, force: true }));
@@ -80,7 +82,7 @@ t.test('a failing tap test still cleans up (teardown), and keeps its logs', asRo
   t.same(rootLinks(), before, 'the root namespace has the same links');
 });
 
-t.test('an uncaught exception still cleans up (exit handler)', asRoot, async (t) => {
+t.test('an uncaught exception still cleans up (exit handler)', async (t) => {
   const { report, exit } = await startFixture('uncaught');
   t.teardown(() => rmSync(report.runDir, { recursive: true, force: true }));
   const [code] = await exit;
@@ -89,7 +91,7 @@ t.test('an uncaught exception still cleans up (exit handler)', asRoot, async (t)
 });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  t.test(`${signal} to the test process still cleans up`, asRoot, async (t) => {
+  t.test(`${signal} to the test process still cleans up`, async (t) => {
     const { child, report, exit } = await startFixture('wait');
     t.teardown(() => rmSync(report.runDir, { recursive: true, force: true }));
     t.same(
@@ -107,7 +109,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
 t.test(
   'SIGKILL leaves leftovers; the sweep removes them (processes by recorded pid)',
-  asRoot,
   async (t) => {
     const { child, report, exit } = await startFixture('wait');
     t.teardown(() => rmSync(report.runDir, { recursive: true, force: true }));
@@ -131,7 +132,7 @@ t.test(
   },
 );
 
-t.test('the sweep leaves live runs alone, and never kills a reused pid', asRoot, async (t) => {
+t.test('the sweep leaves live runs alone, and never kills a reused pid', async (t) => {
   const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
   const pid = sleeper.pid!;
   const liveNs = `vc${pid}-1-live`;

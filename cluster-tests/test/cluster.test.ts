@@ -1,13 +1,15 @@
 // The underlay: a switch namespace, hosts and the outside host, and nothing left behind.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { Cluster, listOurNamespaces, processesIn, waitFor } from '../src/index.js';
-import { asRoot, mountsWith, rootLinks } from './helpers/root.js';
+import { mountsWith, rootLinks } from './helpers/root.js';
+
+requireRoot(t, 'network namespaces');
 
 t.test(
   '3 hosts and the outside host ping each other; the root namespace gains no link',
-  asRoot,
   async (t) => {
     const before = rootLinks();
     const c = await Cluster.create({ hosts: 3, t });
@@ -52,7 +54,7 @@ t.test(
   },
 );
 
-t.test('destroy removes every namespace, mount and process', asRoot, async (t) => {
+t.test('destroy removes every namespace, mount and process', async (t) => {
   const before = rootLinks();
   const c = await Cluster.create({ hosts: 3 });
   const procs = c.hosts.map((h) => h.spawn(['sleep', '300']));
@@ -86,7 +88,7 @@ t.test('destroy removes every namespace, mount and process', asRoot, async (t) =
   t.pass('destroy is idempotent');
 });
 
-t.test('IPv6 underlay, jumbo MTU, partition of one host', asRoot, async (t) => {
+t.test('IPv6 underlay, jumbo MTU, partition of one host', async (t) => {
   const c = await Cluster.create({
     hosts: 2,
     outside: false,
@@ -114,7 +116,7 @@ t.test('IPv6 underlay, jumbo MTU, partition of one host', asRoot, async (t) => {
   t.equal((await h1.ping(h2.ip, { count: 1 })).received, 1, 'reconnected: replies again');
 });
 
-t.test('sysctls are set in the hosts', asRoot, async (t) => {
+t.test('sysctls are set in the hosts', async (t) => {
   const c = await Cluster.create({ hosts: 2, sysctls: { 'net.ipv4.ip_forward': 1 }, t });
   t.equal(await c.host(1).sysctl('net.ipv4.ip_forward'), '1', 'ip_forward set in h1');
   t.equal(
@@ -123,13 +125,4 @@ t.test('sysctls are set in the hosts', asRoot, async (t) => {
     'the outside host is left as the kernel makes it',
   );
   t.equal(await c.host(2).sysctl('net.ipv4.ip_forward', 0), '0', 'sysctl() writes too');
-});
-
-t.test('bad options are refused before anything is made', async (t) => {
-  await t.rejects(
-    Cluster.create({ hosts: 300 }),
-    /300 hosts do not fit in the underlay 10\.88\.0\.0\/24/,
-  );
-  await t.rejects(Cluster.create({ underlay: { ipv6: 'fd00::/48' } }), /ipv6 "fd00::\/48"/);
-  await t.rejects(Cluster.create({ sysctls: { 'a;b': 1 } }), /sysctl a;b/);
 });

@@ -1,7 +1,11 @@
 // Test containers: namespaces attached to a bridge in a host (the agent's m-<name> bridge).
+
+import { requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { Cluster } from '../src/index.js';
-import { asRoot, rootLinks } from './helpers/root.js';
+import { rootLinks } from './helpers/root.js';
+
+requireRoot(t, 'network namespaces');
 
 /** What the vnet agent will do: a bridge with the gateway address of the node's Mesos half. */
 const fakeMesosBridge = (mtu = 1420) => [
@@ -10,7 +14,7 @@ const fakeMesosBridge = (mtu = 1420) => [
   'link set m-dcos up',
 ];
 
-t.test('a container on m-dcos pings its gateway and has the bridge MTU', asRoot, async (t) => {
+t.test('a container on m-dcos pings its gateway and has the bridge MTU', async (t) => {
   const before = rootLinks();
   const c = await Cluster.create({ hosts: 1, outside: false, t });
   const h1 = c.host(1);
@@ -44,7 +48,7 @@ t.test('a container on m-dcos pings its gateway and has the bridge MTU', asRoot,
   );
 });
 
-t.test('containers: MTU, IPv6, no gateway, several per bridge', asRoot, async (t) => {
+t.test('containers: MTU, IPv6, no gateway, several per bridge', async (t) => {
   const c = await Cluster.create({ hosts: 1, outside: false, t });
   const h1 = c.host(1);
   await h1.ipBatch([...fakeMesosBridge(1500), 'addr add fd01::1/64 dev m-dcos nodad']);
@@ -70,7 +74,7 @@ t.test('containers: MTU, IPv6, no gateway, several per bridge', asRoot, async (t
   );
 });
 
-t.test('addContainer waits for the bridge, and says so when it never comes', asRoot, async (t) => {
+t.test('addContainer waits for the bridge, and says so when it never comes', async (t) => {
   const c = await Cluster.create({ hosts: 1, outside: false, t });
   const h1 = c.host(1);
   const later = setTimeout(() => void h1.ipBatch(fakeMesosBridge()), 300);

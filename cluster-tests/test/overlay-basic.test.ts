@@ -3,6 +3,8 @@
 // and the symmetric host <-> container paths; the MTU; kernel entries someone else deletes are
 // repaired at once; overlays are isolated unless configured otherwise; overlays added and removed
 // at runtime appear and vanish on every node.
+
+import { requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { Cluster, type Container, type Host, waitFor } from '../src/index.js';
 import {
@@ -13,6 +15,8 @@ import {
   startOverlay,
   waitForApplied,
 } from './helpers/overlay.js';
+
+requireRoot(t, 'network namespaces');
 
 const cluster = await Cluster.create({ hosts: 4, t });
 const oc: OverlayCluster = await startOverlay(cluster, { masters: 1, agents: 3 });

@@ -3,9 +3,13 @@
 // its entries come back, and a ping stream to a container on it loses nothing while it is down
 // and back; killing the master leader leaves running traffic alone and a new agent still
 // registers.
+
+import { requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
-import { Cluster, type Container, type Host, waitFor } from '../src/index.js';
+import { Cluster, type Container, type Host, startAgent, waitFor } from '../src/index.js';
 import { addContainer, agentInfo, FAST_AGENT_ARGS, startOverlay } from './helpers/overlay.js';
+
+requireRoot(t, 'network namespaces');
 
 const GRACE_MS = 6000;
 const cluster = await Cluster.create({ hosts: 7, t });
@@ -139,7 +143,7 @@ t.test('SIGKILL of the master leader: traffic flows on, a new agent registers', 
   );
   const h7 = cluster.hosts[6]!;
   const survivors = oc.masterHosts;
-  const agent7 = cluster.startAgent(h7, { masters: survivors, args: FAST_AGENT_ARGS });
+  const agent7 = startAgent(h7, { masters: survivors, args: FAST_AGENT_ARGS });
   await agent7.ready({ timeoutMs: 30_000 });
   oc.agents.set(h7.name, agent7);
   const c7 = await addContainer(oc, h7, 'c7');

@@ -3,9 +3,12 @@
 // containers ping each other across nodes over IPv6. This cluster also runs with a bearer token
 // (masters and agents) and an encrypted gossip group (--keyring-file).
 import { randomBytes } from 'node:crypto';
+import { requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { Cluster, type Host, waitFor } from '../src/index.js';
 import { agentInfo, containerAddress, containerAddress6, startOverlay } from './helpers/overlay.js';
+
+requireRoot(t, 'network namespaces');
 
 const CONFIG = `
 vtep_subnet: 44.128.0.0/20

@@ -1,9 +1,12 @@
 // Processes in host namespaces: logs, signals, restart, readiness over HTTP from inside.
+
+import { requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { Cluster, groupMembers, HttpError } from '../src/index.js';
-import { asRoot } from './helpers/root.js';
 
-t.test('a process sees its host; signals, exit, restart, logs', asRoot, async (t) => {
+requireRoot(t, 'network namespaces');
+
+t.test('a process sees its host; signals, exit, restart, logs', async (t) => {
   const c = await Cluster.create({ hosts: 2, outside: false, t });
   const [h1, h2] = [c.host(1), c.host(2)];
   const p = h1.spawn(
@@ -66,27 +69,23 @@ t.test('a process sees its host; signals, exit, restart, logs', asRoot, async (t
   t.equal(ended?.signal, 'SIGTERM', 'stop() ends it with SIGTERM');
 });
 
-t.test(
-  'stop() reaches the whole process group, and SIGKILLs what ignores SIGTERM',
-  asRoot,
-  async (t) => {
-    const c = await Cluster.create({ hosts: 1, outside: false, t });
-    const p = c
-      .host(1)
-      .spawn(['sh', '-c', "trap '' TERM; sleep 300 & sleep 300 & echo started; wait"], {
-        name: 'family',
-      });
-    await p.waitForLog(/started/);
-    t.equal(groupMembers(p.pid).length, 3, 'the shell and its two children share a group');
-    const start = Date.now();
-    const exit = await p.stop(300);
-    t.equal(exit?.signal, 'SIGKILL', 'the shell ignored SIGTERM and was SIGKILLed');
-    t.ok(Date.now() - start < 3000, 'after the grace period');
-    t.same(groupMembers(p.pid), [], 'no member of its group is left');
-  },
-);
+t.test('stop() reaches the whole process group, and SIGKILLs what ignores SIGTERM', async (t) => {
+  const c = await Cluster.create({ hosts: 1, outside: false, t });
+  const p = c
+    .host(1)
+    .spawn(['sh', '-c', "trap '' TERM; sleep 300 & sleep 300 & echo started; wait"], {
+      name: 'family',
+    });
+  await p.waitForLog(/started/);
+  t.equal(groupMembers(p.pid).length, 3, 'the shell and its two children share a group');
+  const start = Date.now();
+  const exit = await p.stop(300);
+  t.equal(exit?.signal, 'SIGKILL', 'the shell ignored SIGTERM and was SIGKILLed');
+  t.ok(Date.now() - start < 3000, 'after the grace period');
+  t.same(groupMembers(p.pid), [], 'no member of its group is left');
+});
 
-t.test('HTTP from inside a namespace; readiness and early failure', asRoot, async (t) => {
+t.test('HTTP from inside a namespace; readiness and early failure', async (t) => {
   const c = await Cluster.create({ hosts: 2, t });
   const [h1, h2] = [c.host(1), c.host(2)];
   const server = h2.startWhoami(8090);

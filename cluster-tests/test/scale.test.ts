@@ -1,9 +1,13 @@
 // A 21-host cluster (the convergence bench's size) builds and goes away in moments.
+
+import { requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { Cluster, listOurNamespaces } from '../src/index.js';
-import { asRoot, rootLinks } from './helpers/root.js';
+import { rootLinks } from './helpers/root.js';
 
-t.test('21 hosts and the outside host: build, one process each, destroy', asRoot, async (t) => {
+requireRoot(t, 'network namespaces');
+
+t.test('21 hosts and the outside host: build, one process each, destroy', async (t) => {
   const before = rootLinks();
   const t0 = performance.now();
   const c = await Cluster.create({ hosts: 21, t });

@@ -1,12 +1,13 @@
-// The harness's pure helpers: ping output, IPv4 arithmetic, waiting, command lines.
+// The harness's pure helpers (ping output, IPv4 arithmetic, waiting) and what it refuses before
+// making anything.
 import t from 'tap';
 import {
+  Cluster,
   firstHost,
   nth,
   parseCidr4,
   parsePing,
   pingArgv,
-  showCommand,
   WaitTimeoutError,
   waitFor,
 } from '../src/index.js';
@@ -166,7 +167,11 @@ t.test('waitFor', async (t) => {
   );
 });
 
-t.test('showCommand quotes what a shell would need quoted', async (t) => {
-  t.equal(showCommand(['ip', '-n', 'vc1-1-h1', 'addr']), 'ip -n vc1-1-h1 addr');
-  t.equal(showCommand(['sh', '-c', "echo 'hi' there"]), `sh -c 'echo '\\''hi'\\'' there'`);
+t.test('bad options are refused before anything is made', async (t) => {
+  await t.rejects(
+    Cluster.create({ hosts: 300 }),
+    /300 hosts do not fit in the underlay 10\.88\.0\.0\/24/,
+  );
+  await t.rejects(Cluster.create({ underlay: { ipv6: 'fd00::/48' } }), /ipv6 "fd00::\/48"/);
+  await t.rejects(Cluster.create({ sysctls: { 'a;b': 1 } }), /sysctl a;b/);
 });

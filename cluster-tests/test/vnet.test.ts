@@ -1,7 +1,10 @@
 // The vnet helpers against the real `vnet master`: command lines, readiness, kill and restart.
+
+import { requireRoot } from '@vnet/testkit';
 import t from 'tap';
-import { agentArgv, Cluster, masterArgv, vnetBin } from '../src/index.js';
-import { asRoot } from './helpers/root.js';
+import { agentArgv, Cluster, masterArgv, startMaster, vnetBin } from '../src/index.js';
+
+requireRoot(t, 'network namespaces');
 
 const CONFIG = `dcos_overlay_network:
   vtep_subnet: 44.128.0.0/20
@@ -12,7 +15,7 @@ const CONFIG = `dcos_overlay_network:
       prefix: 24
 `;
 
-t.test('command lines of vnet master and vnet agent', asRoot, async (t) => {
+t.test('command lines of vnet master and vnet agent', async (t) => {
   const c = await Cluster.create({ hosts: 4, outside: false, t });
   const [h1, h2, h3, h4] = c.hosts as [(typeof c.hosts)[0], ...(typeof c.hosts)[0][]];
   const argv = masterArgv(h2!, {
@@ -57,12 +60,12 @@ t.test('command lines of vnet master and vnet agent', asRoot, async (t) => {
   t.ok(agentArgv(h1, { masters: [h1], noBridges: true }).includes('--no-bridges'));
 });
 
-t.test('a vnet master in a host: ready, state, SIGKILL, restart on its data', asRoot, async (t) => {
+t.test('a vnet master in a host: ready, state, SIGKILL, restart on its data', async (t) => {
   const c = await Cluster.create({ hosts: 1, outside: false, t });
   const h1 = c.host(1);
   const config = c.file('config.yaml', CONFIG);
   const start = performance.now();
-  const m = await c.startMaster(h1, { config }).ready();
+  const m = await startMaster(h1, { config }).ready();
   t.comment(`vnet master ready in ${(performance.now() - start).toFixed(0)} ms`);
   t.equal(m.url('/health'), 'http://10.88.0.1:8080/health');
   const state = (await m.http('/overlay-master/state')).json<{

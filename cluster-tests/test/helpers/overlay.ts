@@ -6,6 +6,8 @@ import {
   type Cluster,
   type Container,
   type Host,
+  startAgent,
+  startMasters,
   type VnetDaemon,
   waitFor,
 } from '../../src/index.js';
@@ -73,23 +75,17 @@ export async function startOverlay(
   const masterHosts = cluster.hosts.slice(0, opts.masters);
   const agentHosts = cluster.hosts.slice(opts.masters, opts.masters + opts.agents);
   const config = cluster.file('config.yaml', opts.config ?? CONFIG);
-  const masters = masterHosts.map((h) =>
-    cluster.startMaster(h, {
-      config,
-      masters: masterHosts,
-      args: ['--raft-tick-ms', '50', ...(opts.masterArgs ?? [])],
-    }),
-  );
+  const masters = startMasters(masterHosts, {
+    config,
+    args: ['--raft-tick-ms', '50', ...(opts.masterArgs ?? [])],
+  });
   await Promise.all(masters.map((m) => m.ready({ timeoutMs: 60_000 })));
   const agentArgs = [...FAST_AGENT_ARGS, ...(opts.agentArgs ?? [])];
   const masterAgents = masterHosts.map((h) =>
-    cluster.startAgent(h, { masters: masterHosts, noBridges: true, args: agentArgs }),
+    startAgent(h, { masters: masterHosts, noBridges: true, args: agentArgs }),
   );
   const agents = new Map(
-    agentHosts.map((h) => [
-      h.name,
-      cluster.startAgent(h, { masters: masterHosts, args: agentArgs }),
-    ]),
+    agentHosts.map((h) => [h.name, startAgent(h, { masters: masterHosts, args: agentArgs })]),
   );
   const all = [...masterAgents, ...agents.values()];
   await Promise.all(all.map((a) => a.ready({ timeoutMs: 60_000 })));

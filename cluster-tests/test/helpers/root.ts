@@ -1,11 +1,6 @@
-// What the cluster tests check around the harness: root, the root namespace's links, mounts.
+// What the cluster tests check around the harness: the root namespace's links, mounts.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-
-/** tap options: the cluster tests need root (network namespaces). */
-export const asRoot = {
-  skip: process.getuid?.() === 0 ? false : 'needs root (network namespaces)',
-} as const;
 
 /** "ifindex:name" of every link of the root namespace, sorted. */
 export function rootLinks(): string[] {

@@ -1,14 +1,15 @@
 // npm run bench -w @vnet/navstar: navstar against unbound, both on 127.0.0.1 serving the same 10,000
 // tasks' names, the same dnsperf query file, one after the other in this run. Unbound gets every
 // record as local-data (static local zones, so missing names are NXDOMAIN with the SOA, as ours).
-import { execFile, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { benchResultLine } from '@vnet/testkit';
 import { NavstarServer } from '../src/server/server.js';
 import { RecordStore } from '../src/store.js';
+import { startUnbound, type Unbound } from '../test/helpers/unbound.js';
 import { makeQueries, makeTasks } from './workload.js';
 
 const run = promisify(execFile);
@@ -21,15 +22,6 @@ const DNSPERF_ARGS = (process.env.NAVSTAR_BENCH_DNSPERF ?? '').split(' ').filter
 
 function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
-}
-
-/** A UDP port on 127.0.0.1 that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 interface PerfResult {
@@ -89,10 +81,9 @@ async function dig(port: number, name: string): Promise<string> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `navstar-bench-${process.pid}-`));
-  let unbound: ReturnType<typeof spawn> | undefined;
+  let unbound: Unbound | undefined;
   let server: NavstarServer | undefined;
-  let unboundLog = '';
-  let result: object | undefined;
+  let result: string | undefined;
   try {
     const tasks = makeTasks(TASKS, 1);
     const store = new RecordStore({ serial: 1 });
@@ -103,35 +94,13 @@ async function main(): Promise<void> {
     writeFileSync(queryFile, `${queries.join('\n')}\n`);
     // Unbound: the very records navstar serves (its own dump), as local data.
     const records = store.dump();
-    const conf = [
-      'server:',
-      '  interface: 127.0.0.1',
-      `  port: ${await freePort()}`,
-      '  do-daemonize: no',
-      '  username: ""',
-      '  chroot: ""',
-      `  directory: "${dir}"`,
-      '  pidfile: ""',
-      '  use-syslog: no',
-      '  logfile: ""',
-      '  verbosity: 0',
-      '  do-ip6: no',
-      `  num-threads: ${THREADS}`,
-      '  access-control: 127.0.0.0/8 allow',
-      '  local-zone: "." refuse',
-      ...store.zones.map((z) => `  local-zone: "${z}." static`),
-      ...records.map((r) => `  local-data: "${r}"`),
-      'remote-control:',
-      '  control-enable: no',
-    ].join('\n');
-    const confFile = join(dir, 'unbound.conf');
-    writeFileSync(confFile, `${conf}\n`);
-    const unboundPort = Number(/port: (\d+)/.exec(conf)?.[1]);
-    await run('unbound-checkconf', [confFile]);
-    unbound = spawn('unbound', ['-d', '-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    unbound.stderr?.on('data', (d) => {
-      unboundLog += d;
+    unbound = await startUnbound({
+      zones: Object.fromEntries(store.zones.map((z) => [z, 'static'])),
+      data: records,
+      probe: 'leader.dcos',
+      threads: THREADS,
     });
+    const unboundPort = unbound.port;
     server = await NavstarServer.start({
       store,
       listen: [{ address: '127.0.0.1', port: 0 }],
@@ -142,14 +111,6 @@ async function main(): Promise<void> {
       `${TASKS} tasks, ${records.length} records, ${queries.length} query lines; navstar :${ourPort} (${server.addresses[0].udpEngine}, ${THREADS} thread(s)), unbound :${unboundPort} (${THREADS} thread(s))`,
     );
     // Both must give the same answers before their speed means anything.
-    for (
-      let waited = 0;
-      (await dig(unboundPort, 'leader.dcos').catch(() => '')) === '';
-      waited += 100
-    ) {
-      if (waited > 10_000) throw new Error('unbound did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     for (const line of queries.slice(0, 50)) {
       const name = line.split(' ')[0];
       const [ours, theirs] = [await dig(ourPort, name), await dig(unboundPort, name)];
@@ -166,29 +127,21 @@ async function main(): Promise<void> {
       `navstar: ${ns.qps.toFixed(0)} qps, ${ns.completed} completed, ${ns.lost} lost, ${ns.rcodes}`,
     );
     log(`navstar metrics: ${JSON.stringify(server.metrics())}`);
-    const ratio = ns.qps / ub.qps;
-    result = {
+    result = benchResultLine({
       bench: 'navstar-task-dns-udp-qps',
       unit: 'queries/s',
       ours: Math.round(ns.qps),
       anchor: `unbound ${THREADS} thread(s), local-data`,
-      anchor_value: Math.round(ub.qps),
-      ratio: Number(ratio.toFixed(3)),
-      higher_is_better: true,
-    };
-  } catch (e) {
-    if (unboundLog) log(`unbound said: ${unboundLog.trim()}`);
-    throw e;
+      anchorValue: Math.round(ub.qps),
+      higherIsBetter: true,
+    });
   } finally {
     await server?.close();
-    if (unbound?.pid) {
-      unbound.kill('SIGTERM');
-      await new Promise((r) => unbound?.once('exit', r));
-    }
+    await unbound?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   // Last, once everything is stopped: the one-line result.
-  console.log(JSON.stringify(result));
+  console.log(result);
 }
 
 main().catch((e) => {

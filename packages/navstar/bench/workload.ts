@@ -1,22 +1,12 @@
 // The bench's records and queries, deterministic from a seed: task instances spread over agents,
 // some in Marathon groups, some with host ports; a query mix of agentip, containerip and autoip
 // names in both zones, plus names that do not exist.
+import { mulberry32 } from '@vnet/testkit';
 import { taskLabel } from '../src/names.js';
 import type { TaskRecord } from '../src/zone/records.js';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function makeTasks(count: number, seed: number): TaskRecord[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const tasks: TaskRecord[] = [];
   for (let i = 0; i < count; i++) {
     const agent = i % 250;
@@ -36,7 +26,7 @@ export function makeTasks(count: number, seed: number): TaskRecord[] {
 
 /** dnsperf query lines: "name type". About 1 in 10 names does not exist. */
 export function makeQueries(tasks: TaskRecord[], count: number, seed: number): string[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const kinds = ['agentip', 'containerip', 'autoip'];
   const zones = ['dcos', 'dcos.thisdcos.directory'];
   const lines: string[] = [];

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { benchResultLine } from '@vnet/testkit';
 import { batchText, type Kind, LAYOUTS, type Layout, remote } from './layout.js';
 
 const N = Number(process.env.BENCH_ENTRIES ?? 10000);
@@ -225,14 +226,13 @@ async function main(): Promise<void> {
     const oursRate = (last.entries / last.oursTotal) * 1000;
     const theirsRate = (last.entries / last.theirsTotal) * 1000;
     log(
-      JSON.stringify({
+      benchResultLine({
         bench: 'netlink-install-neigh-fdb-nexthop-route',
         unit: 'entries/s',
         ours: Math.round(oursRate),
         anchor: 'iproute2-batch',
-        anchor_value: Math.round(theirsRate),
-        ratio: Number((oursRate / theirsRate).toFixed(3)),
-        higher_is_better: true,
+        anchorValue: Math.round(theirsRate),
+        higherIsBetter: true,
       }),
     );
   } finally {

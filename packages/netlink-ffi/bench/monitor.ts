@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { percentile } from '@vnet/testkit';
 import koffi from 'koffi';
 import * as C from '../src/codec/constants.js';
 import { type MonitorEvent, Netlink } from '../src/index.js';
@@ -38,10 +39,8 @@ interface Stats {
 }
 
 function stats(ms: number[]): Stats {
-  const s = [...ms].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] as number;
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: s.length, p50: r(q(0.5)), p90: r(q(0.9)), p99: r(q(0.99)), max: r(q(1)) };
+  const q = (p: number) => Math.round(percentile(ms, p) * 1000) / 1000;
+  return { n: ms.length, p50: q(50), p90: q(90), p99: q(99), max: q(100) };
 }
 
 const show = (s: Stats) =>

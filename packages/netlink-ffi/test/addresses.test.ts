@@ -1,7 +1,11 @@
 // IPv4 and IPv6 addresses through the library, checked against `ip -j addr`.
+
+import { ipJsonSync, requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { type Address, Netlink, NetlinkError, NetlinkSpecError } from '../src/index.js';
-import { ipJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 interface IpAddrInfo {
   family: 'inet' | 'inet6';
@@ -70,7 +74,7 @@ t.test('add, replace, delete and list IPv4 and IPv6 addresses', async (t) => {
     a.index - b.index || a.family.localeCompare(b.family) || a.local.localeCompare(b.local);
   t.same(
     ours.map(view).sort(order),
-    ipView(ipJson<IpAddrLink[]>(ns, 'addr', 'show')).sort(order),
+    ipView(ipJsonSync<IpAddrLink[]>(ns, 'addr', 'show')).sort(order),
     'dump matches ip -j',
   );
   const app = ours.find((a) => a.address === '10.1.0.1');
@@ -102,7 +106,9 @@ t.test('add, replace, delete and list IPv4 and IPv6 addresses', async (t) => {
 
   await nl.addresses.delete({ dev: 'v0', address: '10.1.0.3/24' });
   await nl.addresses.delete({ dev: 'v0', address: 'fd00:1::1/64' });
-  const after = ipView(ipJson<IpAddrLink[]>(ns, 'addr', 'show', 'dev', 'v0')).map((a) => a.local);
+  const after = ipView(ipJsonSync<IpAddrLink[]>(ns, 'addr', 'show', 'dev', 'v0')).map(
+    (a) => a.local,
+  );
   t.notOk(after.includes('10.1.0.3'));
   t.notOk(after.includes('fd00:1::1'));
   t.ok(after.includes('10.1.0.1'));

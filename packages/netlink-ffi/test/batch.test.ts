@@ -1,8 +1,12 @@
 // Batches against the kernel: thousands of requests with few sends, per-request results,
 // requests that depend on links created earlier in the same batch, lost acks, concurrent calls.
+
+import { bridgeJsonSync, ipJsonSync, requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { Netlink, NetlinkError, NetlinkSpecError, type Operation } from '../src/index.js';
-import { bridgeJson, ipJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 
@@ -50,7 +54,7 @@ t.test('3000 requests in one batch: all applied, dumps agree with iproute2', asy
     'results in request order',
   );
 
-  const neigh = ipJson<{ dst: string; lladdr: string }[]>(
+  const neigh = ipJsonSync<{ dst: string; lladdr: string }[]>(
     ns,
     '-4',
     'neigh',
@@ -58,8 +62,8 @@ t.test('3000 requests in one batch: all applied, dumps agree with iproute2', asy
     'dev',
     'vtep1024',
   );
-  const fdb = bridgeJson<{ mac: string; dst: string }[]>(ns, 'fdb', 'show', 'dev', 'vtep1024');
-  const routes = ipJson<{ dst: string; gateway?: string }[]>(
+  const fdb = bridgeJsonSync<{ mac: string; dst: string }[]>(ns, 'fdb', 'show', 'dev', 'vtep1024');
+  const routes = ipJsonSync<{ dst: string; gateway?: string }[]>(
     ns,
     '-4',
     'route',
@@ -89,8 +93,8 @@ t.test('3000 requests in one batch: all applied, dumps agree with iproute2', asy
   t.equal((await nl.batch(ops)).filter((r) => !r.ok).length, 0, 'replaying replaces');
   const del = Array.from({ length: 1000 }, (_, i) => remoteHost(i, 'vtep1024', 'delete')).flat();
   t.equal((await nl.batch(del)).filter((r) => !r.ok).length, 0);
-  t.same(ipJson(ns, '-4', 'neigh', 'show', 'dev', 'vtep1024'), []);
-  t.same(bridgeJson(ns, 'fdb', 'show', 'dev', 'vtep1024'), []);
+  t.same(ipJsonSync(ns, '-4', 'neigh', 'show', 'dev', 'vtep1024'), []);
+  t.same(bridgeJsonSync(ns, 'fdb', 'show', 'dev', 'vtep1024'), []);
 });
 
 t.test('partial failures are reported per request; the rest is applied', async (t) => {
@@ -152,13 +156,13 @@ t.test('partial failures are reported per request; the rest is applied', async (
   t.type(spec?.ok === false && spec.error, NetlinkSpecError);
   t.match(spec?.ok === false && spec.error, { field: 'route.via' });
   t.same(
-    ipJson<{ dst: string }[]>(ns, 'neigh', 'show', 'dev', 'vtep1024')
+    ipJsonSync<{ dst: string }[]>(ns, 'neigh', 'show', 'dev', 'vtep1024')
       .map((n) => n.dst)
       .sort(),
     ['44.128.0.2', '44.128.0.3', '44.128.0.9'],
   );
   t.same(
-    ipJson<{ dst: string }[]>(ns, 'route', 'show', '10.0.4.0/24').map((r) => r.dst),
+    ipJsonSync<{ dst: string }[]>(ns, 'route', 'show', '10.0.4.0/24').map((r) => r.dst),
     ['10.0.4.0/24'],
   );
 });
@@ -192,9 +196,12 @@ t.test('requests may use links created or renamed earlier in the same batch', as
     results.map((r) => (r.ok ? 'ok' : String(r.error))),
     Array(11).fill('ok'),
   );
-  t.equal(ipJson<{ master?: string }[]>(ns, 'link', 'show', 'dev', 'c0')[0]?.master, 'm-renamed');
+  t.equal(
+    ipJsonSync<{ master?: string }[]>(ns, 'link', 'show', 'dev', 'c0')[0]?.master,
+    'm-renamed',
+  );
   t.same(
-    ipJson<{ addr_info: { local: string }[] }[]>(
+    ipJsonSync<{ addr_info: { local: string }[] }[]>(
       ns,
       '-4',
       'addr',
@@ -205,7 +212,7 @@ t.test('requests may use links created or renamed earlier in the same batch', as
     ['9.0.0.1', '9.0.0.2'],
   );
   t.same(
-    ipJson<{ dst: string }[]>(ns, 'neigh', 'show', 'dev', 'x1').map((n) => n.dst),
+    ipJsonSync<{ dst: string }[]>(ns, 'neigh', 'show', 'dev', 'x1').map((n) => n.dst),
     ['9.0.0.9'],
     'the second x1 got its neighbour by its own ifindex, not the deleted one',
   );
@@ -255,7 +262,11 @@ t.test(
         });
       }
     });
-    t.equal(ipJson(ns, 'neigh', 'show', 'dev', 'vx0').length, 400, 'the kernel applied them all');
+    t.equal(
+      ipJsonSync(ns, 'neigh', 'show', 'dev', 'vx0').length,
+      400,
+      'the kernel applied them all',
+    );
     t.equal((await tiny.links.get('vx0')).name, 'vx0', 'the next request works');
     t.equal((await tiny.neighbours.list({ dev: 'vx0' })).length, 400, 'and so does a dump');
   },
@@ -279,5 +290,5 @@ t.test('concurrent calls on one handle run one at a time and all complete', asyn
     Array.from({ length: 30 }, (_, i) => i + 1),
     'each dump saw exactly the batches called before it',
   );
-  t.equal(ipJson(ns, '-4', 'neigh', 'show', 'dev', 'vtep1024').length, 30);
+  t.equal(ipJsonSync(ns, '-4', 'neigh', 'show', 'dev', 'vtep1024').length, 30);
 });

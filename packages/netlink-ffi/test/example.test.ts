@@ -2,7 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { requireRoot } from '@vnet/testkit';
 import t from 'tap';
+
+requireRoot(t, 'the example builds a VXLAN device in a network namespace');
 
 t.test(
   'examples/vxlan-bridge builds a VXLAN device and a bridge in a fresh namespace',

@@ -1,8 +1,12 @@
 // VXLAN FDB entries (NTF_SELF with a remote dst) and bridge FDB entries through the library,
 // checked against `bridge -j fdb`.
+
+import { bridgeJsonSync, requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { type FdbEntry, Netlink, NetlinkSpecError } from '../src/index.js';
-import { bridgeJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 interface BridgeFdb {
   mac: string;
@@ -52,7 +56,7 @@ t.test('VXLAN FDB: add, append (several remotes), replace, get, delete, list', a
   });
 
   const ours = await nl.fdb.list({ dev: 'vtep1024' });
-  const theirs = bridgeJson<BridgeFdb[]>(ns, 'fdb', 'show', 'dev', 'vtep1024');
+  const theirs = bridgeJsonSync<BridgeFdb[]>(ns, 'fdb', 'show', 'dev', 'vtep1024');
   t.same(ours.map(view), ipView(theirs), 'dump matches bridge -j fdb');
   t.ok(
     ours.every((e) => e.self && (e.state & 0x80) !== 0),
@@ -70,7 +74,7 @@ t.test('VXLAN FDB: add, append (several remotes), replace, get, delete, list', a
   await nl.fdb.replace({ dev: 'vtep1024', lladdr: '70:b3:d5:80:00:02', dst: '192.168.9.22' });
   await nl.fdb.delete({ dev: 'vtep1024', lladdr: '00:00:00:00:00:00', dst: '192.168.9.2' });
   await nl.fdb.delete({ dev: 'vtep1024', lladdr: '70:b3:d5:80:00:03' });
-  const after = bridgeJson<BridgeFdb[]>(ns, 'fdb', 'show', 'dev', 'vtep1024');
+  const after = bridgeJsonSync<BridgeFdb[]>(ns, 'fdb', 'show', 'dev', 'vtep1024');
   t.same(after.map((e) => `${e.mac} ${e.dst}`).sort(), [
     '00:00:00:00:00:00 192.168.9.3',
     '70:b3:d5:80:00:02 192.168.9.22',
@@ -84,15 +88,15 @@ t.test('bridge FDB: static entries on a port (master) and the full dump', async 
   await nl.links.add({ name: 'br0', kind: 'bridge', up: true });
   await nl.links.add({ name: 'p0', kind: 'veth', peer: { name: 'q0' }, master: 'br0', up: true });
   await nl.fdb.add({ dev: 'p0', lladdr: '02:00:00:00:01:01', master: true, state: 'static' });
-  const entries = bridgeJson<BridgeFdb[]>(ns, 'fdb', 'show', 'br', 'br0');
+  const entries = bridgeJsonSync<BridgeFdb[]>(ns, 'fdb', 'show', 'br', 'br0');
   t.ok(entries.some((e) => e.mac === '02:00:00:00:01:01' && e.state === 'static'));
   const ours = await nl.fdb.list({ master: 'br0' });
   t.same(ours.map((e) => e.lladdr).sort(), entries.map((e) => e.mac).sort(), 'filtered by bridge');
   const all = await nl.fdb.list();
-  t.equal(all.length, bridgeJson(ns, 'fdb', 'show').length, 'whole dump');
+  t.equal(all.length, bridgeJsonSync(ns, 'fdb', 'show').length, 'whole dump');
   await nl.fdb.delete({ dev: 'p0', lladdr: '02:00:00:00:01:01', master: true });
   t.notOk(
-    bridgeJson<BridgeFdb[]>(ns, 'fdb', 'show', 'br', 'br0').some(
+    bridgeJsonSync<BridgeFdb[]>(ns, 'fdb', 'show', 'br', 'br0').some(
       (e) => e.mac === '02:00:00:00:01:01',
     ),
   );

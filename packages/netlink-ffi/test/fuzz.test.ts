@@ -4,6 +4,7 @@
 // namespace. A monitor's datagram decoding never throws at all (bad messages become error
 // events), also when the datagrams reach a live monitor through its reader thread.
 import { execFileSync } from 'node:child_process';
+import { requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { type Message, parseMessages, setSeq } from '../src/codec/attributes.js';
 import { parseDoneMessage, parseErrorMessage } from '../src/codec/control.js';
@@ -36,6 +37,8 @@ import { NetlinkSocket } from '../src/sys/socket.js';
 import { context, encoded } from './helpers/encode.js';
 import { netns } from './helpers/netns.js';
 import { type Rng, seeded } from './helpers/random.js';
+
+requireRoot(t, 'network namespaces');
 
 const CTX = context(3);
 const DECODERS: ((m: Message) => unknown)[] = [

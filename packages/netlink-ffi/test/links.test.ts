@@ -1,8 +1,12 @@
 // Links through the library, checked against `ip -j -d link`: vxlan, bridge, veth (peer in
 // another namespace), dummy, and every change a link supports; plus the documented errors.
+
+import { ipJsonSync, ipSync, requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { type Link, Netlink, NetlinkError, NetlinkSpecError } from '../src/index.js';
-import { ip, ipJson, netns, succeeds } from './helpers/netns.js';
+import { netns, succeeds } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 interface IpLink {
   ifindex: number;
@@ -18,7 +22,7 @@ interface IpLink {
 }
 
 function ipLink(ns: string, name: string): IpLink {
-  return ipJson<IpLink[]>(ns, '-d', 'link', 'show', 'dev', name)[0] as IpLink;
+  return ipJsonSync<IpLink[]>(ns, '-d', 'link', 'show', 'dev', name)[0] as IpLink;
 }
 
 function open(t: Test, ns: string): Netlink {
@@ -155,7 +159,7 @@ t.test('veth pair with the peer created in another namespace (by name, pid, path
     kind: 'veth',
     peer: { name: 'eth0', netns: ctr, mtu: 1420 },
   });
-  t.equal(ipJson(host, 'link', 'show', 'dev', 'veth-h').length, 1);
+  t.equal(ipJsonSync(host, 'link', 'show', 'dev', 'veth-h').length, 1);
   t.notOk(succeeds('ip', ['-n', host, 'link', 'show', 'dev', 'eth0']), 'peer is not in the host');
   const peer = ipLink(ctr, 'eth0');
   t.equal(peer.mtu, 1420);
@@ -191,7 +195,7 @@ t.test('set: up/down, MTU, MAC, txqueuelen, alias, rename, move to a namespace',
   await nl.links.set({ link: 'a0', name: 'renamed0' });
   t.equal(ipLink(ns, 'renamed0').ifindex, l.ifindex);
   await nl.links.set({ link: 'a1', netns: { name: other } });
-  t.equal(ipJson(other, 'link', 'show', 'dev', 'a1').length, 1, 'moved to the other namespace');
+  t.equal(ipJsonSync(other, 'link', 'show', 'dev', 'a1').length, 1, 'moved to the other namespace');
   t.notOk(succeeds('ip', ['-n', ns, 'link', 'show', 'dev', 'a1']));
   await nl.links.delete('renamed0');
   t.notOk(succeeds('ip', ['-n', ns, 'link', 'show', 'dev', 'renamed0']));
@@ -228,7 +232,7 @@ t.test('list and get match `ip -j -d link show`', async (t) => {
   await nl.links.add({ name: 'vx0', kind: 'vxlan', vxlan: { vni: 42, port: 4789 } });
   const ours = await nl.links.list();
   const names = new Map(ours.map((l) => [l.index, l.name]));
-  const theirs = ipJson<IpLink[]>(ns, '-d', 'link', 'show');
+  const theirs = ipJsonSync<IpLink[]>(ns, '-d', 'link', 'show');
   t.same(
     ours.map((l) => common(l, names)),
     theirs.map(commonIp),
@@ -277,7 +281,7 @@ t.test('errors: typed, with the errno name, the operation and the object', async
     .catch((e: unknown) => e);
   t.match(noMaster, { code: 'ENODEV', operation: 'add', kind: 'link' });
   t.match((noMaster as Error).message, /no link named "nobr" \(link.master\)/);
-  t.equal(ipJson(ns, 'link', 'show', 'dev', 'br0').length, 1);
+  t.equal(ipJsonSync(ns, 'link', 'show', 'dev', 'br0').length, 1);
   t.notOk(succeeds('ip', ['-n', ns, 'link', 'show', 'dev', 'v0']), 'nothing half-created');
 
   // The kernel's own words (extended ack) end up in the error.
@@ -320,9 +324,9 @@ t.test('errors: typed, with the errno name, the operation and the object', async
     .catch((e: unknown) => e);
   t.match(gone, { code: 'ENOENT', operation: 'open', kind: 'namespace' });
   t.same(
-    ipJson<IpLink[]>(ns, 'link', 'show').map((l) => l.ifname),
+    ipJsonSync<IpLink[]>(ns, 'link', 'show').map((l) => l.ifname),
     ['lo', 'br0'],
     'no invalid request created anything',
   );
-  ip(ns, 'link', 'del', 'br0');
+  ipSync(ns, 'link', 'del', 'br0');
 });

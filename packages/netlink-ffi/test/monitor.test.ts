@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { bridgeJsonSync, ipJsonSync, ipSync, requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import {
   type ChangeEvent,
@@ -15,16 +16,18 @@ import {
   type RawAttribute,
 } from '../src/index.js';
 import { change, Recorder, resources, sleep } from './helpers/monitor.js';
-import { bridgeJson, ip, ipJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 /** A namespace with a veth pair up and addressed (routes and nexthops need a carrier). */
 function underlay(t: Test, tag: string): string {
   const ns = netns(t, tag);
-  ip(ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
-  ip(ns, 'link', 'set', 'v1', 'up');
-  ip(ns, 'link', 'set', 'v0', 'up');
-  ip(ns, 'addr', 'add', '10.5.0.1/24', 'dev', 'v0');
-  ip(ns, '-6', 'addr', 'add', 'fd00:5::1/64', 'dev', 'v0', 'nodad');
+  ipSync(ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+  ipSync(ns, 'link', 'set', 'v1', 'up');
+  ipSync(ns, 'link', 'set', 'v0', 'up');
+  ipSync(ns, 'addr', 'add', '10.5.0.1/24', 'dev', 'v0');
+  ipSync(ns, '-6', 'addr', 'add', 'fd00:5::1/64', 'dev', 'v0', 'nodad');
   return ns;
 }
 
@@ -57,12 +60,12 @@ async function reading(rec: Recorder, ns: string): Promise<number> {
   const n = sentinels++;
   const address = `10.5.0.${200 + (n % 50)}`;
   const lladdr = `02:00:00:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
-  ip(ns, 'neigh', 'replace', address, 'lladdr', lladdr, 'dev', 'v0');
+  ipSync(ns, 'neigh', 'replace', address, 'lladdr', lladdr, 'dev', 'v0');
   return 1 + (await rec.waitFor(change('new', 'neighbour', { address, lladdr }), `sentinel ${n}`));
 }
 
 const ifindex = (ns: string, name: string) =>
-  (ipJson<{ ifindex: number }[]>(ns, 'link', 'show', 'dev', name)[0] as { ifindex: number })
+  (ipJsonSync<{ ifindex: number }[]>(ns, 'link', 'show', 'dev', name)[0] as { ifindex: number })
     .ifindex;
 
 interface Step {
@@ -175,8 +178,8 @@ t.test('iproute2 changes arrive as decoded events, in order', async (t) => {
   const found: number[] = [];
   for (const s of steps) {
     const [cmd, ...args] = s.run as [string, ...string[]];
-    if (cmd === 'ip') ip(ns, ...args);
-    else bridgeJson(ns, ...args);
+    if (cmd === 'ip') ipSync(ns, ...args);
+    else bridgeJsonSync(ns, ...args);
     // Each change's event comes after the previous change's.
     found.push(await rec.waitFor(s.expect(), s.what, (found.at(-1) ?? -1) + 1));
   }
@@ -198,9 +201,9 @@ t.test('iproute2 changes arrive as decoded events, in order', async (t) => {
 
   // The same decoders as dumps: an event's object is what a list returns for that entry.
   const nl = handle(t, ns);
-  ip(ns, 'route', 'add', '10.4.0.0/24', 'via', '10.5.0.4', 'dev', 'v0', 'proto', 'static');
-  ip(ns, 'nexthop', 'add', 'id', '9', 'via', '10.5.0.9', 'dev', 'v0');
-  ip(ns, 'rule', 'add', 'priority', '300', 'fwmark', '0x10/0xff', 'table', '300');
+  ipSync(ns, 'route', 'add', '10.4.0.0/24', 'via', '10.5.0.4', 'dev', 'v0', 'proto', 'static');
+  ipSync(ns, 'nexthop', 'add', 'id', '9', 'via', '10.5.0.9', 'dev', 'v0');
+  ipSync(ns, 'rule', 'add', 'priority', '300', 'fwmark', '0x10/0xff', 'table', '300');
   const route = await rec.waitFor(change('new', 'route', { dst: '10.4.0.0/24' }), 'route');
   const nh = await rec.waitFor(change('new', 'nexthop', { id: 9 }), 'nexthop');
   const rule = await rec.waitFor(change('new', 'rule', { priority: 300 }), 'rule');
@@ -235,7 +238,7 @@ t.test('the library’s own changes carry its port id', async (t) => {
   await nl.neighbours.replace({ dev: 'v0', address: '10.5.0.20', lladdr: '02:00:00:00:00:20' });
   await nl.nexthops.add({ id: 20, via: '10.5.0.20', dev: 'v0' });
   await nl.routes.add({ dst: '10.20.0.0/16', nhid: 20 });
-  ip(ns, 'route', 'add', '10.21.0.0/16', 'via', '10.5.0.21', 'dev', 'v0');
+  ipSync(ns, 'route', 'add', '10.21.0.0/16', 'via', '10.5.0.21', 'dev', 'v0');
   const mine = [
     await rec.waitFor(change('new', 'neighbour', { address: '10.5.0.20' }), 'neighbour'),
     await rec.waitFor(change('new', 'nexthop', { id: 20 }), 'nexthop'),
@@ -252,9 +255,9 @@ t.test('events of other namespaces are not seen', async (t) => {
   const b = underlay(t, 'b');
   const recA = new Recorder(monitor(t, { netns: a }));
   const recB = new Recorder(monitor(t, { netns: b, groups: ['link', 'neigh'] }));
-  ip(b, 'link', 'add', 'only-b', 'type', 'bridge');
-  ip(b, 'neigh', 'replace', '10.5.0.30', 'lladdr', '02:00:00:00:00:30', 'dev', 'v0');
-  ip(a, 'link', 'add', 'only-a', 'type', 'bridge');
+  ipSync(b, 'link', 'add', 'only-b', 'type', 'bridge');
+  ipSync(b, 'neigh', 'replace', '10.5.0.30', 'lladdr', '02:00:00:00:00:30', 'dev', 'v0');
+  ipSync(a, 'link', 'add', 'only-a', 'type', 'bridge');
   await recB.waitFor(change('new', 'neighbour', { address: '10.5.0.30' }), 'in b');
   await recA.waitFor(change('new', 'link', { name: 'only-a' }), 'in a');
   await sleep(50);
@@ -277,7 +280,7 @@ t.test('close() stops delivery and frees the socket and the reader thread', asyn
   const before = await baseline();
   const mon = Netlink.monitor({ netns: ns, groups: ['link'] });
   const rec = new Recorder(mon);
-  ip(ns, 'link', 'add', 'c0', 'type', 'bridge');
+  ipSync(ns, 'link', 'add', 'c0', 'type', 'bridge');
   await rec.waitFor(change('new', 'link', { name: 'c0' }), 'c0');
   t.ok(resources().threads > before.threads, 'a reader thread runs');
   let closeEvents = 0;
@@ -286,7 +289,7 @@ t.test('close() stops delivery and frees the socket and the reader thread', asyn
   t.equal(mon.closed, true);
   t.equal(mon.close(), closing, 'close() twice is the same close');
   const seen = rec.events.length;
-  ip(ns, 'link', 'add', 'c1', 'type', 'bridge');
+  ipSync(ns, 'link', 'add', 'c1', 'type', 'bridge');
   await closing;
   await sleep(100);
   t.equal(rec.events.length, seen, 'no event after close()');
@@ -327,7 +330,7 @@ t.test('the process ends normally after close(), and promptly on exit()', async 
   const closed = await run('close');
   t.equal(closed.out, 'event\nclosed\n');
   t.equal(closed.code, 0, 'ended by itself after close()');
-  ip(ns, 'link', 'del', 'exitbr');
+  ipSync(ns, 'link', 'del', 'exitbr');
   // The reader sleeps in poll() with a 1 s safety timeout: exit must not wait for it.
   const exits: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -335,7 +338,7 @@ t.test('the process ends normally after close(), and promptly on exit()', async 
     t.equal(exited.out, 'event\nexiting\n');
     t.equal(exited.code, 0);
     exits.push(exited.ms);
-    ip(ns, 'link', 'del', 'exitbr');
+    ipSync(ns, 'link', 'del', 'exitbr');
   }
   t.ok(
     Math.min(...exits) < 500,
@@ -415,7 +418,7 @@ t.test('async iteration, backpressure and break', async (t) => {
     }
   };
   // The reader is reading once a change made now comes out (see `reading`).
-  ip(ns, 'neigh', 'replace', '10.5.0.199', 'lladdr', '02:00:00:00:01:99', 'dev', 'v0');
+  ipSync(ns, 'neigh', 'replace', '10.5.0.199', 'lladdr', '02:00:00:00:01:99', 'dev', 'v0');
   for (;;) {
     const r = await Promise.race([it.next(), sleep(5000).then(() => undefined)]);
     if (!r || r.done) throw new Error('no event from the iterator');
@@ -442,7 +445,7 @@ t.test('async iteration, backpressure and break', async (t) => {
 
   // for await: leaving the loop closes the monitor.
   setTimeout(
-    () => ip(ns, 'neigh', 'replace', '10.7.1.2', 'lladdr', '02:00:00:00:00:04', 'dev', 'v0'),
+    () => ipSync(ns, 'neigh', 'replace', '10.7.1.2', 'lladdr', '02:00:00:00:00:04', 'dev', 'v0'),
     20,
   );
   for await (const e of mon) {
@@ -464,7 +467,7 @@ t.test('many monitors at once, opened and closed', async (t) => {
   });
   const recs = mons.map(({ mon }) => new Recorder(mon));
   t.equal(resources().threads, withOne, '40 monitors, as many threads as with one');
-  for (const [k, ns] of spaces.entries()) ip(ns, 'link', 'add', `many${k}`, 'type', 'bridge');
+  for (const [k, ns] of spaces.entries()) ipSync(ns, 'link', 'add', `many${k}`, 'type', 'bridge');
   await Promise.all(
     mons.map(({ ns }, i) =>
       (recs[i] as Recorder).waitFor(
@@ -488,8 +491,8 @@ t.test('many monitors at once, opened and closed', async (t) => {
   }
   // Close half, the rest still work.
   await Promise.all(mons.filter((_, i) => i % 2 === 0).map(({ mon }) => mon.close()));
-  ip(spaces[0] as string, 'link', 'add', 'late0', 'type', 'bridge');
-  ip(spaces[1] as string, 'link', 'add', 'late1', 'type', 'bridge');
+  ipSync(spaces[0] as string, 'link', 'add', 'late0', 'type', 'bridge');
+  ipSync(spaces[1] as string, 'link', 'add', 'late1', 'type', 'bridge');
   await (recs[1] as Recorder).waitFor(change('new', 'link', { name: 'late1' }), 'late1');
   await sleep(50);
   t.notOk(
@@ -506,7 +509,7 @@ t.test('many monitors at once, opened and closed', async (t) => {
   }
   const last = Netlink.monitor({ netns: spaces[0] as string });
   const rec = new Recorder(last);
-  ip(spaces[0] as string, 'link', 'add', 'final', 'type', 'bridge');
+  ipSync(spaces[0] as string, 'link', 'add', 'final', 'type', 'bridge');
   await rec.waitFor(change('new', 'link', { name: 'final' }), 'final');
   await last.close();
   t.same(resources(), before, 'after 30 more: no fd or thread left');

@@ -1,7 +1,11 @@
 // Neighbours (permanent ARP and NDP entries) through the library, checked against `ip -j neigh`.
+
+import { ipJsonSync, requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { type Neighbour, Netlink, NetlinkSpecError, NUD_STATES } from '../src/index.js';
-import { ipJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 interface IpNeigh {
   dst: string;
@@ -73,12 +77,12 @@ t.test('add, replace, get, delete and list ARP and NDP entries', async (t) => {
   const ours = await nl.neighbours.list();
   t.same(
     ours.map((n) => view(n, names)),
-    ipView(ipJson<IpNeigh[]>(ns, 'neigh', 'show')),
+    ipView(ipJsonSync<IpNeigh[]>(ns, 'neigh', 'show')),
     'dump matches ip -j neigh',
   );
   t.same(
     (await nl.neighbours.list({ proxy: true })).map((n) => [n.address, n.proxy]),
-    ipJson<IpNeigh[]>(ns, 'neigh', 'show', 'proxy').map((n) => [n.dst, 'proxy' in n]),
+    ipJsonSync<IpNeigh[]>(ns, 'neigh', 'show', 'proxy').map((n) => [n.dst, 'proxy' in n]),
     'proxy entries',
   );
   t.same(
@@ -99,15 +103,17 @@ t.test('add, replace, get, delete and list ARP and NDP entries', async (t) => {
     lladdr: '70:b3:d5:80:00:22',
   });
   t.same(
-    ipJson<IpNeigh[]>(ns, 'neigh', 'show', '44.128.0.2', 'dev', 'vtep1024').map((n) => n.lladdr),
+    ipJsonSync<IpNeigh[]>(ns, 'neigh', 'show', '44.128.0.2', 'dev', 'vtep1024').map(
+      (n) => n.lladdr,
+    ),
     ['70:b3:d5:80:00:22'],
   );
   await nl.neighbours.delete({ dev: 'vtep1024', address: '44.128.0.2' });
   await nl.neighbours.delete({ dev: 'v0', address: 'fd00::5' });
   await nl.neighbours.delete({ dev: 'v0', address: '10.0.0.9', proxy: true });
-  t.same(ipJson(ns, 'neigh', 'show', '44.128.0.2'), []);
-  t.same(ipJson(ns, 'neigh', 'show', 'fd00::5'), []);
-  t.same(ipJson(ns, 'neigh', 'show', 'proxy'), []);
+  t.same(ipJsonSync(ns, 'neigh', 'show', '44.128.0.2'), []);
+  t.same(ipJsonSync(ns, 'neigh', 'show', 'fd00::5'), []);
+  t.same(ipJsonSync(ns, 'neigh', 'show', 'proxy'), []);
 });
 
 t.test('neighbour errors', async (t) => {

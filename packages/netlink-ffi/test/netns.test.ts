@@ -4,9 +4,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ipJsonSync, requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { Netlink, NetlinkError } from '../src/index.js';
-import { ipJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 const own = () => readlinkSync('/proc/thread-self/ns/net');
 
@@ -39,8 +42,8 @@ t.test('a handle per namespace: by name, {pid}, {path}, {fd}', async (t) => {
   // The same name in two namespaces, no conflict; each visible only where it was made.
   await (handles[0] as Netlink).links.add({ name: 'same0', kind: 'bridge' });
   await (handles[1] as Netlink).links.add({ name: 'same0', kind: 'bridge', mtu: 1400 });
-  t.equal(ipJson<{ mtu: number }[]>(a, 'link', 'show', 'dev', 'same0')[0]?.mtu, 1500);
-  t.equal(ipJson<{ mtu: number }[]>(b, 'link', 'show', 'dev', 'same0')[0]?.mtu, 1400);
+  t.equal(ipJsonSync<{ mtu: number }[]>(a, 'link', 'show', 'dev', 'same0')[0]?.mtu, 1500);
+  t.equal(ipJsonSync<{ mtu: number }[]>(b, 'link', 'show', 'dev', 'same0')[0]?.mtu, 1400);
   t.equal((await (handles[2] as Netlink).links.get('same0')).mtu, 1400, '{path} is namespace b');
   t.equal((await (handles[3] as Netlink).links.get('same0')).mtu, 1500, '{fd} is namespace a');
   (handles[3] as Netlink).close();
@@ -106,7 +109,7 @@ t.test('the default handle works in the namespace the process was started in', a
   );
   t.same(JSON.parse(out), ['lo', 'agent0']);
   t.same(
-    ipJson<{ ifname: string }[]>(ns, 'link', 'show').map((l) => l.ifname),
+    ipJsonSync<{ ifname: string }[]>(ns, 'link', 'show').map((l) => l.ifname),
     ['lo', 'agent0'],
   );
 });

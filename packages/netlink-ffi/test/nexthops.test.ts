@@ -1,8 +1,12 @@
 // Nexthop objects and routes that use them (nhid) through the library, checked against
 // `ip -j nexthop` and `ip -j route`.
+
+import { ipJsonSync, requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { Netlink, NetlinkError, NetlinkSpecError, type Nexthop } from '../src/index.js';
-import { ipJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 interface IpNexthop {
   id: number;
@@ -81,10 +85,10 @@ t.test('add, replace, get, list and delete nexthops; routes that use them', asyn
   const ours = await nl.nexthops.list();
   t.same(
     ours.map((n) => view(n, names)),
-    ipView(ipJson<IpNexthop[]>(ns, 'nexthop', 'show')),
+    ipView(ipJsonSync<IpNexthop[]>(ns, 'nexthop', 'show')),
     'dump matches ip -j nexthop',
   );
-  const scopes = ipJson<IpNexthop[]>(ns, 'nexthop', 'show')
+  const scopes = ipJsonSync<IpNexthop[]>(ns, 'nexthop', 'show')
     .filter((n) => n.scope)
     .map((n) => [n.id, SCOPES[n.scope as string]]);
   t.same(
@@ -94,12 +98,12 @@ t.test('add, replace, get, list and delete nexthops; routes that use them', asyn
   );
   t.same(
     (await nl.nexthops.list({ dev: 'v0' })).map((n) => n.id),
-    ipJson<IpNexthop[]>(ns, 'nexthop', 'show', 'dev', 'v0').map((n) => n.id),
+    ipJsonSync<IpNexthop[]>(ns, 'nexthop', 'show', 'dev', 'v0').map((n) => n.id),
     'filtered by device',
   );
   t.same(
     (await nl.nexthops.list({ groups: true })).map((n) => n.id),
-    ipJson<IpNexthop[]>(ns, 'nexthop', 'show', 'groups').map((n) => n.id),
+    ipJsonSync<IpNexthop[]>(ns, 'nexthop', 'show', 'groups').map((n) => n.id),
     'groups only',
   );
   t.same(
@@ -130,7 +134,7 @@ t.test('add, replace, get, list and delete nexthops; routes that use them', asyn
   await nl.routes.add({ dst: 'fd01::/64', nhid: 5 });
   await nl.routes.add({ dst: '203.0.113.0/24', nhid: 4 });
   const routes = await nl.routes.list({ family: 4 });
-  const theirs = ipJson<IpRoute[]>(ns, '-4', 'route', 'show');
+  const theirs = ipJsonSync<IpRoute[]>(ns, '-4', 'route', 'show');
   t.same(
     routes.map((r) => [r.dst, r.nhid, r.via, r.dev === undefined ? undefined : names.get(r.dev)]),
     theirs.map((r) => [r.dst.includes('/') ? r.dst : `${r.dst}/32`, r.nhid, r.gateway, r.dev]),
@@ -151,17 +155,17 @@ t.test('add, replace, get, list and delete nexthops; routes that use them', asyn
   // Replacing a nexthop re-points every route that uses it; the routes are not touched.
   await nl.nexthops.replace({ id: 1, via: '44.128.0.7', dev: 'vtep1024', onlink: true });
   t.same(
-    ipJson<IpRoute[]>(ns, 'route', 'show', '9.0.1.0/24').map((r) => [r.nhid, r.gateway]),
+    ipJsonSync<IpRoute[]>(ns, 'route', 'show', '9.0.1.0/24').map((r) => [r.nhid, r.gateway]),
     [[1, '44.128.0.7']],
     'the route follows the replaced nexthop',
   );
 
   // Deleting a nexthop deletes the routes that use it and shrinks the groups it is in.
   await nl.nexthops.delete(1);
-  t.same(ipJson(ns, 'route', 'show', '9.0.1.0/24'), []);
+  t.same(ipJsonSync(ns, 'route', 'show', '9.0.1.0/24'), []);
   t.same((await nl.nexthops.get(6)).group, [{ id: 2, weight: 3 }]);
   await nl.routes.delete({ dst: '9.0.2.0/24', nhid: 6 });
-  t.same(ipJson(ns, 'route', 'show', '9.0.2.0/24'), []);
+  t.same(ipJsonSync(ns, 'route', 'show', '9.0.2.0/24'), []);
 
   // In a batch, with the routes that use them.
   const results = await nl.batch([
@@ -179,11 +183,11 @@ t.test('add, replace, get, list and delete nexthops; routes that use them', asyn
     [true, true, true, true],
   );
   t.same(
-    ipJson<IpRoute[]>(ns, 'route', 'show', '9.0.20.0/24').map((r) => [r.nhid, r.gateway]),
+    ipJsonSync<IpRoute[]>(ns, 'route', 'show', '9.0.20.0/24').map((r) => [r.nhid, r.gateway]),
     [[20, '44.128.0.20']],
   );
   t.same(
-    ipJson<IpNexthop[]>(ns, 'nexthop', 'show').map((n) => n.id),
+    ipJsonSync<IpNexthop[]>(ns, 'nexthop', 'show').map((n) => n.id),
     [2, 3, 4, 5, 6, 20],
   );
 });

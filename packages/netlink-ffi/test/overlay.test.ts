@@ -6,9 +6,12 @@
 // container ping works, and stops working once the remote host's entries are deleted. iproute2
 // only checks what was built.
 import { spawnSync } from 'node:child_process';
+import { bridgeJsonSync, ipJsonSync, requireRoot } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { Netlink, type Operation } from '../src/index.js';
-import { bridgeJson, ipJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 interface Host {
   /** 1 or 2; also the id of the nexthop other hosts use to reach this one. */
@@ -147,7 +150,7 @@ t.test('two hosts, one overlay: programmed through netlink-ffi only', async (t) 
   }
 
   // What iproute2 sees on host 1.
-  const vx = ipJson<
+  const vx = ipJsonSync<
     { linkinfo: { info_data: Record<string, unknown> }; mtu: number; address: string }[]
   >(h1.name, '-d', 'link', 'show', 'dev', 'vtep1024')[0];
   t.match(vx?.linkinfo.info_data, {
@@ -160,7 +163,7 @@ t.test('two hosts, one overlay: programmed through netlink-ffi only', async (t) 
   t.equal(vx?.mtu, 1450);
   t.equal(vx?.address, h1.vtepMac);
   t.same(
-    ipJson<{ dst: string; lladdr: string; state: string[] }[]>(
+    ipJsonSync<{ dst: string; lladdr: string; state: string[] }[]>(
       h1.name,
       'neigh',
       'show',
@@ -170,7 +173,7 @@ t.test('two hosts, one overlay: programmed through netlink-ffi only', async (t) 
     [[h2.vtepIp, h2.vtepMac, ['PERMANENT']]],
   );
   t.same(
-    bridgeJson<{ mac: string; dst: string; flags: string[]; state: string }[]>(
+    bridgeJsonSync<{ mac: string; dst: string; flags: string[]; state: string }[]>(
       h1.name,
       'fdb',
       'show',
@@ -180,7 +183,7 @@ t.test('two hosts, one overlay: programmed through netlink-ffi only', async (t) 
     [[h2.vtepMac, h2.underlayIp, ['self'], 'permanent']],
   );
   t.same(
-    ipJson<{ dst: string; gateway: string; flags: string[] }[]>(
+    ipJsonSync<{ dst: string; gateway: string; flags: string[] }[]>(
       h1.name,
       'route',
       'show',
@@ -198,9 +201,9 @@ t.test('two hosts, one overlay: programmed through netlink-ffi only', async (t) 
     removed.map((r) => r.ok),
     [true, true, true],
   );
-  t.same(ipJson(h1.name, 'neigh', 'show', 'dev', 'vtep1024'), []);
-  t.same(bridgeJson(h1.name, 'fdb', 'show', 'dev', 'vtep1024'), []);
-  t.same(ipJson(h1.name, 'route', 'show', h2.subnet), []);
+  t.same(ipJsonSync(h1.name, 'neigh', 'show', 'dev', 'vtep1024'), []);
+  t.same(bridgeJsonSync(h1.name, 'fdb', 'show', 'dev', 'vtep1024'), []);
+  t.same(ipJsonSync(h1.name, 'route', 'show', h2.subnet), []);
   t.notOk(ping(h1.container, h2.containerIp), 'no path after the remote entries are deleted');
 
   // Replace semantics: putting the entries back restores the path.
@@ -241,7 +244,7 @@ t.test('the same overlay with the remote subnets routed through nexthop objects'
     );
   }
   t.same(
-    ipJson<{ id: number; gateway: string; dev: string; flags: string[] }[]>(
+    ipJsonSync<{ id: number; gateway: string; dev: string; flags: string[] }[]>(
       h1.name,
       'nexthop',
       'show',
@@ -249,7 +252,7 @@ t.test('the same overlay with the remote subnets routed through nexthop objects'
     [[h2.id, h2.vtepIp, 'vtep1024', ['onlink']]],
   );
   const route = () =>
-    ipJson<{ dst: string; nhid: number; gateway: string; dev: string }[]>(
+    ipJsonSync<{ dst: string; nhid: number; gateway: string; dev: string }[]>(
       h1.name,
       'route',
       'show',
@@ -273,9 +276,9 @@ t.test('the same overlay with the remote subnets routed through nexthop objects'
     removed.map((r) => r.ok),
     [true, true, true, true],
   );
-  t.same(ipJson(h1.name, 'route', 'show', h2.subnet), []);
-  t.same(ipJson(h1.name, 'nexthop', 'show'), []);
-  t.same(ipJson(h1.name, 'neigh', 'show', 'dev', 'vtep1024', 'nud', 'permanent'), []);
-  t.same(bridgeJson(h1.name, 'fdb', 'show', 'dev', 'vtep1024'), []);
+  t.same(ipJsonSync(h1.name, 'route', 'show', h2.subnet), []);
+  t.same(ipJsonSync(h1.name, 'nexthop', 'show'), []);
+  t.same(ipJsonSync(h1.name, 'neigh', 'show', 'dev', 'vtep1024', 'nud', 'permanent'), []);
+  t.same(bridgeJsonSync(h1.name, 'fdb', 'show', 'dev', 'vtep1024'), []);
   t.notOk(ping(h1.container, h2.containerIp), 'no path after the remote entries are deleted');
 });

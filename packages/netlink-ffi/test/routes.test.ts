@@ -1,7 +1,11 @@
 // Routes through the library, checked against `ip -j route`.
+
+import { ipJsonSync, requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { Netlink, NetlinkError, NetlinkSpecError, type Route } from '../src/index.js';
-import { ipJson, ipPrefix, netns } from './helpers/netns.js';
+import { ipPrefix, netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 interface IpRoute {
   type?: string;
@@ -78,7 +82,7 @@ t.test('add (via, dev, onlink, table, metric), replace, append, get, delete, lis
   const names = new Map(links.map((l) => [l.index, l.name]));
   for (const family of [4, 6] as const) {
     const ours = await nl.routes.list({ family, table: 0 });
-    const theirs = ipJson<IpRoute[]>(ns, `-${family}`, 'route', 'show', 'table', 'all');
+    const theirs = ipJsonSync<IpRoute[]>(ns, `-${family}`, 'route', 'show', 'table', 'all');
     t.same(
       ours.map((r) => view(r, names)),
       ipView(theirs, family),
@@ -107,7 +111,7 @@ t.test('add (via, dev, onlink, table, metric), replace, append, get, delete, lis
 
   // Replace moves the route to another gateway; append adds a second one with another metric.
   await nl.routes.replace({ dst: '9.0.1.0/24', via: '44.128.0.3', dev: 'vtep1024', onlink: true });
-  let r = ipJson<IpRoute[]>(ns, 'route', 'show', '9.0.1.0/24');
+  let r = ipJsonSync<IpRoute[]>(ns, 'route', 'show', '9.0.1.0/24');
   t.same(
     r.map((x) => x.gateway),
     ['44.128.0.3'],
@@ -119,7 +123,7 @@ t.test('add (via, dev, onlink, table, metric), replace, append, get, delete, lis
     onlink: true,
     metric: 10,
   });
-  r = ipJson<IpRoute[]>(ns, 'route', 'show', '9.0.1.0/24');
+  r = ipJsonSync<IpRoute[]>(ns, 'route', 'show', '9.0.1.0/24');
   t.same(r.map((x) => x.gateway).sort(), ['44.128.0.3', '44.128.0.4']);
   await nl.routes.replace({
     dst: '9.0.1.0/24',
@@ -128,7 +132,7 @@ t.test('add (via, dev, onlink, table, metric), replace, append, get, delete, lis
     onlink: true,
     protocol: 4,
   });
-  r = ipJson<IpRoute[]>(ns, 'route', 'show', '9.0.1.0/24');
+  r = ipJsonSync<IpRoute[]>(ns, 'route', 'show', '9.0.1.0/24');
   t.same(r.map((x) => [x.gateway, x.protocol]).sort(), [
     ['44.128.0.4', undefined],
     ['44.128.0.5', 'static'],
@@ -138,9 +142,9 @@ t.test('add (via, dev, onlink, table, metric), replace, append, get, delete, lis
   await nl.routes.delete({ dst: '9.0.1.0/24' });
   await nl.routes.delete({ dst: '10.8.0.0/16', table: 100 });
   await nl.routes.delete({ dst: 'fd01::/64', via: 'fd00::2' });
-  t.same(ipJson(ns, 'route', 'show', '9.0.1.0/24'), []);
-  t.same(ipJson(ns, 'route', 'show', 'table', '100'), []);
-  t.same(ipJson(ns, '-6', 'route', 'show', 'fd01::/64'), []);
+  t.same(ipJsonSync(ns, 'route', 'show', '9.0.1.0/24'), []);
+  t.same(ipJsonSync(ns, 'route', 'show', 'table', '100'), []);
+  t.same(ipJsonSync(ns, '-6', 'route', 'show', 'fd01::/64'), []);
 });
 
 t.test("route errors, with the kernel's own words where it gives them", async (t) => {

@@ -1,7 +1,11 @@
 // Policy routing rules through the library, checked against `ip -j rule`.
+
+import { ipJsonSync, requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { Netlink, NetlinkSpecError, type Rule } from '../src/index.js';
-import { ipJson, netns } from './helpers/netns.js';
+import { netns } from './helpers/netns.js';
+
+requireRoot(t, 'network namespaces');
 
 interface IpRule {
   priority: number;
@@ -70,8 +74,14 @@ t.test('add, list and delete rules (IPv4 and IPv6)', async (t) => {
   await nl.rules.add({ priority: 400, oif: 'vx0', table: 7 });
   await nl.rules.add({ priority: 500, src: 'fd00::/8', table: 100 });
 
-  t.same((await nl.rules.list(4)).map(view), ipView(ipJson<IpRule[]>(ns, '-4', 'rule', 'show')));
-  t.same((await nl.rules.list(6)).map(view), ipView(ipJson<IpRule[]>(ns, '-6', 'rule', 'show')));
+  t.same(
+    (await nl.rules.list(4)).map(view),
+    ipView(ipJsonSync<IpRule[]>(ns, '-4', 'rule', 'show')),
+  );
+  t.same(
+    (await nl.rules.list(6)).map(view),
+    ipView(ipJsonSync<IpRule[]>(ns, '-6', 'rule', 'show')),
+  );
   t.equal(
     (await nl.rules.list()).length,
     (await nl.rules.list(4)).length + (await nl.rules.list(6)).length,
@@ -81,11 +91,11 @@ t.test('add, list and delete rules (IPv4 and IPv6)', async (t) => {
   await nl.rules.delete({ priority: 100, src: '10.0.0.0/8', table: 100 });
   await nl.rules.delete({ priority: 500, family: 6 });
   t.same(
-    ipJson<IpRule[]>(ns, '-4', 'rule', 'show').map((r) => r.priority),
+    ipJsonSync<IpRule[]>(ns, '-4', 'rule', 'show').map((r) => r.priority),
     [0, 300, 400, 32766, 32767],
   );
   t.same(
-    ipJson<IpRule[]>(ns, '-6', 'rule', 'show').map((r) => r.priority),
+    ipJsonSync<IpRule[]>(ns, '-6', 'rule', 'show').map((r) => r.priority),
     [0, 32766],
   );
 });

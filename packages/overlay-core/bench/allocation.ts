@@ -1,6 +1,7 @@
 // Allocations per second when registering one node per /24 block of 9.0.0.0/8 (65,536 nodes, each
 // taking a block and a VTEP address), ours against a linear scan of the free list in the same
 // process. Both must hand out the same addresses. Last line: the DESIGN.md JSON.
+import { benchResultLine } from '@vnet/testkit';
 import { Ipam } from '../src/ipam/ipam.js';
 import { LinearScanAllocator } from './linear-scan.js';
 
@@ -53,13 +54,12 @@ console.log(
   `anchor (linear scan of free list): ${b.seconds.toFixed(3)} s  ${Math.round(anchorRate)} allocations/s`,
 );
 console.log(
-  JSON.stringify({
+  benchResultLine({
     bench: 'ipam-register-65536-blocks',
     unit: 'allocations/s',
     ours: Math.round(oursRate),
     anchor: 'linear-scan-free-list',
-    anchor_value: Math.round(anchorRate),
-    ratio: Number((oursRate / anchorRate).toFixed(2)),
-    higher_is_better: true,
+    anchorValue: Math.round(anchorRate),
+    higherIsBetter: true,
   }),
 );

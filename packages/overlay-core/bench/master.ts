@@ -9,9 +9,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdCluster } from '@vnet/raft/bench/etcd';
+import { benchResultLine, EtcdCluster, percentile } from '@vnet/testkit';
 import { MasterClient } from '../src/api/client.js';
-import { freePort, MasterCluster } from '../test/helpers/masters.js';
+import { MasterCluster } from '../test/helpers/masters.js';
 import { FlannelLeases } from './flannel-etcd.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 5000);
@@ -61,10 +61,6 @@ async function drive(
   return { seconds, rate: n / seconds, latencies };
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function report(name: string, r: Run): { first: number; last: number } {
@@ -82,14 +78,9 @@ const masters = await MasterCluster.create({
   config: CONFIG,
   extraArgs: ['--log-level', 'warn'],
 });
-const etcd = await EtcdCluster.start(
-  join(dir, 'etcd'),
-  [await freePort(), await freePort(), await freePort()],
-  [await freePort(), await freePort(), await freePort()],
-);
+const etcd = await EtcdCluster.start(join(dir, 'etcd'));
 try {
   await masters.startAll();
-  await etcd.leader();
   // Nodes talk to any master, as the agents do: each worker's client starts at another one.
   const addresses = masters.masters.map((m) => m.grpc);
   const clients = Array.from({ length: CONCURRENCY }, (_, k) => {
@@ -122,14 +113,13 @@ try {
   for (const c of clients) c.close();
   flannel.close();
   console.log(
-    JSON.stringify({
+    benchResultLine({
       bench: `master-register-${NODES}-c${CONCURRENCY}`,
       unit: 'registrations/s',
       ours: Math.round(a.rate),
       anchor: 'etcd-flannel-subnet-lease',
-      anchor_value: Math.round(b.rate),
-      ratio: Number((a.rate / b.rate).toFixed(3)),
-      higher_is_better: true,
+      anchorValue: Math.round(b.rate),
+      higherIsBetter: true,
     }),
   );
 } finally {

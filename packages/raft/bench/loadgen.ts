@@ -1,6 +1,7 @@
 // A closed-loop gRPC put load generator shared by both systems under test: `concurrency` workers
 // each send one unary Put at a time for `durationMs`; latencies are recorded per request.
 import * as grpc from '@grpc/grpc-js';
+import { percentile } from '@vnet/testkit';
 
 export interface Target {
   address: string;
@@ -33,17 +34,13 @@ export function mergeResults(runs: LoadResult[]): LoadResult {
 }
 
 function summarize(latencies: number[], errors: number, seconds: number): LoadResult {
-  const pct = (p: number) =>
-    latencies.length
-      ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!
-      : Number.NaN;
   return {
     writes: latencies.length,
     errors,
     seconds,
     writesPerSec: latencies.length / seconds,
-    p50: pct(0.5),
-    p99: pct(0.99),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
     latencies,
   };
 }

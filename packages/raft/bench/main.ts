@@ -7,13 +7,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { benchResultLine, EtcdCluster, freePorts } from '@vnet/testkit';
 import { pack } from '../src/core/codec.js';
-import { EtcdCluster } from './etcd.js';
+import { etcdPutTarget } from './etcd-put.js';
 import type { LoadResult, Target } from './loadgen.js';
 import { mergeResults, runLoad } from './loadgen.js';
 
@@ -29,15 +29,6 @@ const SLICES = 5;
 const SLICE_WARMUP_MS = 300;
 const here = dirname(fileURLToPath(import.meta.url));
 const serverJs = join(here, '..', 'examples', 'kv-server.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface System {
   name: string;
@@ -64,7 +55,8 @@ async function measure(systems: System[]): Promise<Map<string, Map<number, LoadR
 async function startOurs(dir: string): Promise<System> {
   const ids = ['a', 'b', 'c'];
   const peers: Record<string, string> = {};
-  for (const id of ids) peers[id] = `127.0.0.1:${await freePort()}`;
+  const ports = await freePorts(ids.length);
+  for (const [i, id] of ids.entries()) peers[id] = `127.0.0.1:${ports[i]}`;
   const peerArg = ids.map((id) => `${id}=${peers[id]}`).join(',');
   const procs: ChildProcess[] = [];
   const leaders = new Map<string, string>();
@@ -119,16 +111,12 @@ async function stopAll(procs: ChildProcess[]): Promise<void> {
 }
 
 async function startEtcd(dir: string, version: string): Promise<System> {
-  const clientPorts = [await freePort(), await freePort(), await freePort()];
-  const peerPorts = [await freePort(), await freePort(), await freePort()];
-  const cluster = await EtcdCluster.start(dir, clientPorts, peerPorts);
-  try {
-    const target = cluster.target(await cluster.leader());
-    return { name: `etcd ${version}`, target, stop: () => cluster.stop() };
-  } catch (e) {
-    await cluster.stop();
-    throw e;
-  }
+  const cluster = await EtcdCluster.start(dir);
+  return {
+    name: `etcd ${version}`,
+    target: etcdPutTarget(cluster.leader),
+    stop: () => cluster.stop(),
+  };
 }
 
 function row(name: string, c: number, r: LoadResult): string {
@@ -158,14 +146,13 @@ async function main(): Promise<void> {
     const ours64 = a.get(64)!.writesPerSec;
     const etcd64 = b.get(64)!.writesPerSec;
     console.log(
-      JSON.stringify({
+      benchResultLine({
         bench: 'raft-kv-put-3-members-c64',
         unit: 'writes/s',
         ours: Math.round(ours64),
         anchor: `etcd ${version}`,
-        anchor_value: Math.round(etcd64),
-        ratio: Number((ours64 / etcd64).toFixed(3)),
-        higher_is_better: true,
+        anchorValue: Math.round(etcd64),
+        higherIsBetter: true,
       }),
     );
   } finally {

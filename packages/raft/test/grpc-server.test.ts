@@ -2,10 +2,10 @@
 // right payloads, statuses, messages and trailing metadata; the channel reconnects after backoff;
 // a TLS member refuses a peer without the cluster's CA.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { freePorts } from '@vnet/testkit';
 import t from 'tap';
 import type { Message } from '../src/core/types.js';
 import { MsgType, message } from '../src/core/types.js';
@@ -38,15 +38,6 @@ function unary(
       resolve({ err, ...(res ? { res } : {}) }),
     ),
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 t.test('unary methods answer grpc-js clients with payloads and statuses', async (t) => {
@@ -114,7 +105,7 @@ t.test('unary methods answer grpc-js clients with payloads and statuses', async 
 t.test(
   'a channel fails fast while nothing listens, then reconnects after its backoff',
   async (t) => {
-    const port = await freePort();
+    const [port] = await freePorts(1);
     const channel = new GrpcChannel(`127.0.0.1:${port}`);
     const server = new GrpcServer();
     const got: Buffer[] = [];
@@ -247,7 +238,7 @@ t.test(
 );
 
 t.test('a TLS channel to a port where nothing listens fails the call at once', async (t) => {
-  const port = await freePort();
+  const [port] = await freePorts(1);
   const channel = new GrpcChannel(`127.0.0.1:${port}`, pem);
   t.teardown(() => channel.close());
   const err = await new Promise<GrpcStatusError | undefined>((resolve) => {

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { freePorts } from '@vnet/testkit';
 import t from 'tap';
 import type { KvMember } from '../examples/kv-member.js';
 import { startKvMember } from '../examples/kv-member.js';
@@ -47,19 +48,7 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
 }
 
 t.test('a TLS cluster: raft and the KV service on one gRPC server per member', async (t) => {
-  const ports: number[] = [];
-  // pick ports by binding transports first is not possible with the shared server; use port 0 probes
-  const { createServer } = await import('node:net');
-  for (let i = 0; i < 3; i++) {
-    ports.push(
-      await new Promise<number>((res) => {
-        const s = createServer().listen(0, '127.0.0.1', () => {
-          const p = (s.address() as { port: number }).port;
-          s.close(() => res(p));
-        });
-      }),
-    );
-  }
+  const ports = await freePorts(3);
   const peers = {
     a: `127.0.0.1:${ports[0]}`,
     b: `127.0.0.1:${ports[1]}`,

@@ -5,6 +5,7 @@
 import { connect, constants } from 'node:http2';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createConnection, createServer } from 'node:net';
+import { testSeed } from '@vnet/testkit';
 import t from 'tap';
 import { Prng } from '../src/core/prng.js';
 import { H2Error } from '../src/transport/h2-connection.js';
@@ -98,7 +99,7 @@ t.test('node:http2 clients: varied headers over one connection decode exactly', 
   t.teardown(() => h.close());
   const session = connect(h.url);
   t.teardown(() => session.close());
-  const seed = Number(process.env.VNET_SEED ?? 7);
+  const seed = testSeed(7);
   const prng = new Prng(seed);
   const rand = () => prng.next();
   const word = (n: number) =>

@@ -70,6 +70,9 @@ t.test('errors: not leader (with the leader), too large, timeout, shutting down'
     `isolated read: ${(e4 as Error).name}`,
   );
   c.net.heal();
+  // A read where no leader is known fails at once (NotLeaderError): wait until one is agreed on,
+  // so that the read is still pending when its node stops.
+  await c.leader();
   const pending = f.node.read().catch((e) => e);
   await c.stopMember(f.id);
   const e5 = await pending;

@@ -4,12 +4,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { freePorts } from '@vnet/testkit';
 import t from 'tap';
 import { KV_GET, KV_PUT, KvClient } from '../examples/kv-service.js';
 import { decodeCommand } from '../examples/kv-store.js';
@@ -19,15 +19,6 @@ import { checkKv } from './helpers/linearizability.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serverJs = join(here, '..', 'examples', 'kv-server.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc {
   id: string;
@@ -41,7 +32,8 @@ t.test(
     const dir = await mkdtemp(join(tmpdir(), 'raft-proc-'));
     const ids = ['a', 'b', 'c'];
     const peers: Record<string, string> = {};
-    for (const id of ids) peers[id] = `127.0.0.1:${await freePort()}`;
+    const ports = await freePorts(ids.length);
+    for (const [i, id] of ids.entries()) peers[id] = `127.0.0.1:${ports[i]}`;
     const peerArg = ids.map((id) => `${id}=${peers[id]}`).join(',');
     const procs = new Map<string, Proc>(
       ids.map((id) => [id, { id, child: undefined, leader: '' }]),

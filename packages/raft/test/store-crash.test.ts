@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { testSeed } from '@vnet/testkit';
 import t from 'tap';
 import { Prng } from '../src/core/prng.js';
 import { LevelStorage } from '../src/storage/level.js';
@@ -39,7 +40,7 @@ function runAndKill(dir: string, seed: number, ms: number): Promise<number> {
 t.test('SIGKILL during writes: no false alarm, no acknowledged write lost', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'raft-crash-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const seed = Number(process.env.VNET_SEED ?? 11);
+  const seed = testSeed(11);
   const p = new Prng(seed);
   const rounds = Number(process.env.VNET_CRASH_ROUNDS ?? 8);
   let torn = 0;

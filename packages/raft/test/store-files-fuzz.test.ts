@@ -8,6 +8,7 @@
 import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testSeeds } from '@vnet/testkit';
 import t from 'tap';
 import { Prng } from '../src/core/prng.js';
 import type { Entry } from '../src/core/types.js';
@@ -116,9 +117,7 @@ t.test('seeded random damage: typed errors only, no acknowledged entry lost', as
   const ends = records.map((r) => r.offset + LOG_HEADER + r.length);
   const targets = [log, log, log, table, table, manifest, 'CURRENT'];
 
-  const only = process.env.VNET_SEED;
-  const count = Number(process.env.VNET_SEEDS ?? 250);
-  const seeds = only ? [Number(only)] : Array.from({ length: count }, (_, i) => i + 1);
+  const seeds = testSeeds(1, 250);
   const outcome = { refused: 0, torn: 0, whole: 0 };
   let failures = 0;
   for (const seed of seeds) {

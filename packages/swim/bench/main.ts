@@ -6,6 +6,7 @@
 //   - one write: our store key / a serf user event, time until every member has it
 // The last line is the JSON summary DESIGN.md asks for (N = 50 crash detection, lower is better).
 import { execFileSync } from 'node:child_process';
+import { benchResultLine, median } from '@vnet/testkit';
 import { killChildrenOnSignal } from './children.js';
 import { MemberProcess, stopAll } from './members.js';
 import { cpuPercent, rssMiB } from './procstat.js';
@@ -38,10 +39,6 @@ const KILLS = Number(process.env['BENCH_KILLS'] ?? 3);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-}
 const max = (v: number[]) => Math.max(...v);
 const sec = (ms: number) => (ms / 1000).toFixed(2);
 
@@ -254,8 +251,8 @@ function row(r: Result): string {
   return line([
     `${r.system} (${r.profile})`,
     String(r.n),
-    `${sec(pct(r.join, 50))} / ${sec(max(r.join))} s`,
-    `${sec(pct(r.detect, 50))} s [${r.detect.map(sec).join(' ')}]`,
+    `${sec(median(r.join))} / ${sec(max(r.join))} s`,
+    `${sec(median(r.detect))} s [${r.detect.map(sec).join(' ')}]`,
     String(r.falsePositives),
     `${r.cpuPercent.toFixed(3)}%`,
     `${r.rssMiB.toFixed(1)} MiB`,
@@ -301,16 +298,15 @@ const pick = (system: string) =>
   results.find((r) => r.n === nMax && r.system === system && r.profile === headline) as Result;
 const ours = pick('ours');
 const serf = pick('serf');
-const oursDetect = Number((pct(ours.detect, 50) / 1000).toFixed(3));
-const serfDetect = Number((pct(serf.detect, 50) / 1000).toFixed(3));
+const oursDetect = Number((median(ours.detect) / 1000).toFixed(3));
+const serfDetect = Number((median(serf.detect) / 1000).toFixed(3));
 console.log(
-  JSON.stringify({
+  benchResultLine({
     bench: `swim-crash-detected-by-all-n${nMax}`,
     unit: 's',
     ours: oursDetect,
     anchor: `serf ${serfVersion} (${serf.profile} profile)`,
-    anchor_value: serfDetect,
-    ratio: Number((oursDetect / serfDetect).toFixed(3)),
-    higher_is_better: false,
+    anchorValue: serfDetect,
+    higherIsBetter: false,
   }),
 );

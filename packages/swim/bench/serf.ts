@@ -1,46 +1,13 @@
-// Debian's `serf` agents for the side-by-side bench: started on 127.0.0.1 with distinct ports,
-// driven and observed over serf's msgpack RPC protocol (handshake, join, members-filtered,
-// event, stream), killed by PID afterwards.
+// Debian's `serf` agents for the side-by-side bench: started on 127.0.0.1 with distinct ports
+// (all again on others when one was taken meanwhile), driven and observed over serf's msgpack RPC
+// protocol (handshake, join, members-filtered, event, stream), killed by PID afterwards.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { PortTakenError, portTakenIn, withFreePorts } from '@vnet/testkit';
 import { Packr, UnpackrStream } from 'msgpackr';
 import { track } from './children.js';
 
 const packr = new Packr({ useRecords: false });
-
-/**
- * `count` distinct ports free for both TCP and UDP on 127.0.0.1 (serf's gossip needs both). All
- * are held open until every one is found, so concurrent agents never get the same port.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const held: { close(): void }[] = [];
-  const ports: number[] = [];
-  try {
-    while (ports.length < count) {
-      const server = createServer();
-      const port = await new Promise<number>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: '127.0.0.1', port: 0 }, () =>
-          resolve((server.address() as { port: number }).port),
-        );
-      });
-      held.push(server);
-      const udp = createSocket('udp4');
-      const ok = await new Promise<boolean>((resolve) => {
-        udp.once('error', () => resolve(false));
-        udp.bind({ address: '127.0.0.1', port }, () => resolve(true));
-      });
-      if (ok) {
-        held.push(udp);
-        ports.push(port);
-      } else udp.close();
-    }
-    return ports;
-  } finally {
-    for (const h of held) h.close();
-  }
-}
 
 interface Pending {
   body: boolean;
@@ -63,9 +30,12 @@ export class SerfRpc {
     socket.on('close', () => this.#failAll(new Error('serf RPC connection closed')));
   }
 
-  static async connect(port: number, timeoutMs = 10_000): Promise<SerfRpc> {
-    const end = Date.now() + timeoutMs;
+  /** Connects once the agent listens; gives up when `gone()` says why it never will. */
+  static async connect(port: number, gone: () => string | undefined): Promise<SerfRpc> {
+    const end = Date.now() + 10_000;
     for (;;) {
+      const why = gone();
+      if (why) throw new Error(why);
       try {
         const socket = await new Promise<Socket>((resolve, reject) => {
           const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
@@ -155,6 +125,8 @@ export class SerfAgent {
   readonly child: ChildProcess;
   rpc: SerfRpc | undefined;
   exited = false;
+  /** What it wrote to stderr (also passed on to the bench's). */
+  stderr = '';
 
   constructor(
     readonly name: string,
@@ -173,8 +145,12 @@ export class SerfAgent {
         `-profile=${profile}`,
         '-log-level=err',
       ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    this.child.stderr!.on('data', (b: Buffer) => {
+      this.stderr += b;
+      process.stderr.write(b);
+    });
     track(this.child);
     this.child.on('exit', () => {
       this.exited = true;
@@ -188,25 +164,38 @@ export class SerfAgent {
     return this.child.pid ?? -1;
   }
 
-  /** Starts `count` agents named prefix0.. and connects to their RPC; all or none stay running. */
-  static async startMany(prefix: string, count: number, profile: string): Promise<SerfAgent[]> {
-    const ports = await freePorts(2 * count);
-    const agents = Array.from(
-      { length: count },
-      (_, i) =>
-        new SerfAgent(`${prefix}${i}`, ports[2 * i] as number, ports[2 * i + 1] as number, profile),
-    );
-    try {
-      await Promise.all(
-        agents.map(async (a) => {
-          a.rpc = await SerfRpc.connect(a.rpcPort);
-        }),
+  /**
+   * Starts `count` agents named prefix0.. (gossip on TCP and UDP, RPC on TCP) and connects to
+   * their RPC; all or none stay running.
+   */
+  static startMany(prefix: string, count: number, profile: string): Promise<SerfAgent[]> {
+    return withFreePorts(`${count} serf agents`, 2 * count, async (ports) => {
+      const agents = Array.from(
+        { length: count },
+        (_, i) =>
+          new SerfAgent(
+            `${prefix}${i}`,
+            ports[2 * i] as number,
+            ports[2 * i + 1] as number,
+            profile,
+          ),
       );
-      return agents;
-    } catch (err) {
-      await Promise.all(agents.map((a) => a.stop()));
-      throw err;
-    }
+      try {
+        await Promise.all(
+          agents.map(async (a) => {
+            a.rpc = await SerfRpc.connect(a.rpcPort, () =>
+              a.exited ? `serf agent ${a.name} exited: ${a.stderr.trim()}` : undefined,
+            );
+          }),
+        );
+        return agents;
+      } catch (err) {
+        await Promise.all(agents.map((a) => a.stop()));
+        const said = agents.map((a) => a.stderr).join('');
+        if (portTakenIn(said)) throw new PortTakenError(said.trim().split('\n')[0] ?? '');
+        throw err;
+      }
+    });
   }
 
   kill(): void {

@@ -1,8 +1,10 @@
 // Convergence of the store's CRDTs: whatever the order, duplication or loss of updates,
 // replicas that have exchanged everything hold one value per key.
+
+import { testSeeds } from '@vnet/testkit';
 import t from 'tap';
 import { type Random, seededRandom, shuffle } from '../src/random.js';
-import { seeds, withSeed } from './helpers/seed.js';
+import { withSeed } from './helpers/seed.js';
 import { antiEntropy, makeStore, type TestStore } from './helpers/stores.js';
 
 const KEYS = ['r/a', 'r/b', 's/a', 's/b', 'm/a', 'm/b'];
@@ -30,7 +32,7 @@ function view(s: TestStore): string {
 t.test(
   'replicas converge whatever the delivery order (gossip with loss and duplicates)',
   async (t) => {
-    for (const seed of seeds(100, 25)) {
+    for (const seed of testSeeds(100, 25)) {
       await withSeed(t, seed, 'random ops, random delivery', (st) => {
         const r = seededRandom(seed);
         const names = ['a', 'b', 'c', 'd'];
@@ -89,7 +91,7 @@ t.test(
 );
 
 t.test('merging is commutative, associative and idempotent', async (t) => {
-  for (const seed of seeds(500, 10)) {
+  for (const seed of testSeeds(500, 10)) {
     await withSeed(t, seed, 'permutations of the same updates', (st) => {
       const r = seededRandom(seed);
       const clock = { now: 0, wall: 1_700_000_000_000 };

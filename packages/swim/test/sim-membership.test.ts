@@ -1,14 +1,16 @@
 // The membership protocol in the deterministic simulator: convergence, failure detection,
 // accuracy, partitions, leaves, metadata, restarts, joins and Lifeguard.
+
+import { testSeeds } from '@vnet/testkit';
 import t from 'tap';
 import { Simulator } from '../src/sim/simulator.js';
 import { JoinError } from '../src/swim.js';
 import { Keyring } from '../src/wire/keyring.js';
 import { allSee, converged, recordEvents, startGroup } from './helpers/group.js';
-import { seeds, withSeed } from './helpers/seed.js';
+import { withSeed } from './helpers/seed.js';
 
 t.test('groups of 10 and 100 converge', async (t) => {
-  for (const seed of seeds(1, 3)) {
+  for (const seed of testSeeds(1, 3)) {
     for (const n of [10, 100]) {
       await withSeed(t, seed, `${n} members`, async (t) => {
         const sim = new Simulator({ seed, maxDelay: 10 });
@@ -22,7 +24,7 @@ t.test('groups of 10 and 100 converge', async (t) => {
 });
 
 t.test('a crashed member is declared dead by all, and no one else is', async (t) => {
-  for (const seed of seeds(10, 3)) {
+  for (const seed of testSeeds(10, 3)) {
     await withSeed(t, seed, '50 members, one crash', async (t) => {
       const sim = new Simulator({ seed, maxDelay: 10 });
       const nodes = await startGroup(sim, 50);
@@ -44,7 +46,7 @@ t.test('a crashed member is declared dead by all, and no one else is', async (t)
 });
 
 t.test('no live member is declared dead at 0% loss', async (t) => {
-  for (const seed of seeds(20, 2)) {
+  for (const seed of testSeeds(20, 2)) {
     await withSeed(t, seed, '100 members, 3 virtual minutes, jittery delays', async (t) => {
       const sim = new Simulator({ seed, minDelay: 1, maxDelay: 40 });
       const nodes = await startGroup(sim, 100);
@@ -61,7 +63,7 @@ t.test('no live member is declared dead at 0% loss', async (t) => {
 });
 
 t.test('a partition heals', async (t) => {
-  for (const seed of seeds(30, 2)) {
+  for (const seed of testSeeds(30, 2)) {
     await withSeed(t, seed, '20 members split 12/8', async (t) => {
       const sim = new Simulator({ seed, maxDelay: 10 });
       const nodes = await startGroup(sim, 20, { settings: { reconnectInterval: 10_000 } });
@@ -85,7 +87,7 @@ t.test('a partition heals', async (t) => {
 });
 
 t.test('a graceful leave is learned by all as a leave', async (t) => {
-  const seed = seeds(40, 1)[0]!;
+  const seed = testSeeds(40, 1)[0]!;
   await withSeed(t, seed, '30 members, one leaves', async (t) => {
     const sim = new Simulator({ seed, maxDelay: 10 });
     const nodes = await startGroup(sim, 30);
@@ -111,7 +113,7 @@ t.test('a graceful leave is learned by all as a leave', async (t) => {
 });
 
 t.test('metadata updates reach everyone as update events', async (t) => {
-  const seed = seeds(50, 1)[0]!;
+  const seed = testSeeds(50, 1)[0]!;
   await withSeed(t, seed, '20 members', async (t) => {
     const sim = new Simulator({ seed });
     const nodes = await startGroup(sim, 20, { meta: { role: 'agent' } });
@@ -135,7 +137,7 @@ t.test('metadata updates reach everyone as update events', async (t) => {
 });
 
 t.test('a restarted member (a new life of the name) replaces the old one', async (t) => {
-  const seed = seeds(60, 1)[0]!;
+  const seed = testSeeds(60, 1)[0]!;
   await withSeed(t, seed, '15 members, one restarts elsewhere', async (t) => {
     const sim = new Simulator({ seed });
     const nodes = await startGroup(sim, 15);
@@ -155,7 +157,7 @@ t.test('a restarted member (a new life of the name) replaces the old one', async
 });
 
 t.test('joining retries until a seed is up, and fails clearly when none is', async (t) => {
-  const seed = seeds(70, 1)[0]!;
+  const seed = testSeeds(70, 1)[0]!;
   await withSeed(t, seed, 'late seed', async (t) => {
     const sim = new Simulator({ seed });
     const early = sim.add({ name: 'early', settings: { joinRetries: 5, joinRetryInterval: 1000 } });
@@ -175,7 +177,7 @@ t.test('joining retries until a seed is up, and fails clearly when none is', asy
 });
 
 t.test('a member cut off briefly is suspected, refutes, and is never declared dead', async (t) => {
-  const seed = seeds(80, 1)[0]!;
+  const seed = testSeeds(80, 1)[0]!;
   await withSeed(t, seed, '20 members, 2 s isolation', async (t) => {
     const sim = new Simulator({ seed });
     const nodes = await startGroup(sim, 20);
@@ -213,7 +215,7 @@ t.test('a member cut off briefly is suspected, refutes, and is never declared de
 });
 
 t.test('Lifeguard: a degraded member does not get healthy ones declared dead', async (t) => {
-  const seed = seeds(90, 1)[0]!;
+  const seed = testSeeds(90, 1)[0]!;
   await withSeed(t, seed, '20 members, one with 50% loss and 300 ms delays', async (t) => {
     const sim = new Simulator({ seed });
     const nodes = await startGroup(sim, 20);
@@ -233,7 +235,7 @@ t.test('Lifeguard: a degraded member does not get healthy ones declared dead', a
 });
 
 t.test('with 10% loss the group still converges and detects a crash', async (t) => {
-  const seed = seeds(100, 1)[0]!;
+  const seed = testSeeds(100, 1)[0]!;
   await withSeed(t, seed, '30 members', async (t) => {
     const sim = new Simulator({ seed, loss: 0.1, maxDelay: 10 });
     const nodes = await startGroup(sim, 30);
@@ -249,7 +251,7 @@ t.test('with 10% loss the group still converges and detects a crash', async (t) 
 });
 
 t.test('an encrypted group works; a member with another key cannot join', async (t) => {
-  const seed = seeds(110, 1)[0]!;
+  const seed = testSeeds(110, 1)[0]!;
   await withSeed(t, seed, '10 members with a keyring', async (t) => {
     const sim = new Simulator({ seed });
     const key = Keyring.generateKey();

@@ -2,13 +2,15 @@
 // crashed member within two probe intervals, whatever its place; a refused TCP connection starts
 // the suspicion at the direct-probe timeout; a silent (partitioned) member is judged by the usual
 // probe period, with no refusal counted.
+
+import { testSeeds } from '@vnet/testkit';
 import t from 'tap';
 import { Simulator } from '../src/sim/simulator.js';
 import { allSee, converged, startGroup } from './helpers/group.js';
-import { seeds, withSeed } from './helpers/seed.js';
+import { withSeed } from './helpers/seed.js';
 
 t.test('a crash is probed within two intervals and suspected at the direct timeout', async (t) => {
-  for (const seed of seeds(40, 6)) {
+  for (const seed of testSeeds(40, 6)) {
     await withSeed(t, seed, '50 members', async (t) => {
       const sim = new Simulator({ seed, maxDelay: 2 });
       const nodes = await startGroup(sim, 50);

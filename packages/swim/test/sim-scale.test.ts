@@ -1,11 +1,13 @@
 // The upper end of the simulated sizes: 1,000 members join at once, converge, and detect a crash.
+
+import { testSeeds } from '@vnet/testkit';
 import t from 'tap';
 import { Simulator } from '../src/sim/simulator.js';
 import { allSee, converged, recordEvents, startGroup } from './helpers/group.js';
-import { seeds, withSeed } from './helpers/seed.js';
+import { withSeed } from './helpers/seed.js';
 
 t.test('1,000 members converge and all detect a crash', async (t) => {
-  const seed = seeds(7, 1)[0]!;
+  const seed = testSeeds(7, 1)[0]!;
   await withSeed(t, seed, '1,000-member join storm', async (t) => {
     const sim = new Simulator({ seed, maxDelay: 10 });
     const nodes = await startGroup(sim, 1000);

@@ -1,12 +1,14 @@
 // The replicated store over the simulated group: convergence under loss and partitions,
 // liveness-bound keys, large values, subscriptions and tombstone collection.
+
+import { testSeeds } from '@vnet/testkit';
 import t from 'tap';
 import { seededRandom } from '../src/random.js';
 import { Simulator } from '../src/sim/simulator.js';
 import type { StoreEvent } from '../src/store/store.js';
 import type { Swim } from '../src/swim.js';
 import { converged, startGroup } from './helpers/group.js';
-import { seeds, withSeed } from './helpers/seed.js';
+import { withSeed } from './helpers/seed.js';
 
 function sameStores(nodes: readonly Swim[]): boolean {
   const first = JSON.stringify(nodes[0]!.store.entries());
@@ -14,7 +16,7 @@ function sameStores(nodes: readonly Swim[]): boolean {
 }
 
 t.test('the store converges to one value per key whatever the order of updates', async (t) => {
-  for (const seed of seeds(200, 4)) {
+  for (const seed of testSeeds(200, 4)) {
     await withSeed(t, seed, '12 members, writes everywhere, 5% loss, a partition', async (t) => {
       const sim = new Simulator({ seed, loss: 0.05, maxDelay: 30 });
       const nodes = await startGroup(sim, 12, { settings: { pushPullInterval: 5000 } });
@@ -50,7 +52,7 @@ t.test('the store converges to one value per key whatever the order of updates',
 });
 
 t.test('keys bound to a member vanish everywhere when it crashes or leaves', async (t) => {
-  const seed = seeds(300, 1)[0]!;
+  const seed = testSeeds(300, 1)[0]!;
   await withSeed(t, seed, '10 members publish bound records', async (t) => {
     const sim = new Simulator({ seed, maxDelay: 10 });
     const nodes = await startGroup(sim, 10);
@@ -120,7 +122,7 @@ t.test('keys bound to a member vanish everywhere when it crashes or leaves', asy
 });
 
 t.test('a member falsely declared dead gets its bound keys back after refuting', async (t) => {
-  const seed = seeds(310, 1)[0]!;
+  const seed = testSeeds(310, 1)[0]!;
   await withSeed(t, seed, '8 members, one partitioned past its suspicion timeout', async (t) => {
     const sim = new Simulator({ seed });
     const nodes = await startGroup(sim, 8, { settings: { reconnectInterval: 5000 } });
@@ -149,7 +151,7 @@ t.test('a member falsely declared dead gets its bound keys back after refuting',
 });
 
 t.test('values too large for a datagram travel by stream', async (t) => {
-  const seed = seeds(320, 1)[0]!;
+  const seed = testSeeds(320, 1)[0]!;
   await withSeed(t, seed, '15 members, a 20 kB value', async (t) => {
     const sim = new Simulator({ seed });
     const nodes = await startGroup(sim, 15);
@@ -165,7 +167,7 @@ t.test('values too large for a datagram travel by stream', async (t) => {
 });
 
 t.test('a subscriber gets a snapshot, then the changes made anywhere', async (t) => {
-  const seed = seeds(330, 1)[0]!;
+  const seed = testSeeds(330, 1)[0]!;
   await withSeed(t, seed, '5 members', async (t) => {
     const sim = new Simulator({ seed });
     const nodes = await startGroup(sim, 5);
@@ -196,7 +198,7 @@ t.test('a subscriber gets a snapshot, then the changes made anywhere', async (t)
 });
 
 t.test('tombstones are collected on every member once all have synced', async (t) => {
-  const seed = seeds(340, 1)[0]!;
+  const seed = testSeeds(340, 1)[0]!;
   await withSeed(t, seed, '6 members, fast anti-entropy', async (t) => {
     const sim = new Simulator({ seed });
     const nodes = await startGroup(sim, 6, {

@@ -1,3 +1,4 @@
+import { testSeeds } from '@vnet/testkit';
 import t from 'tap';
 import { seededRandom } from '../src/random.js';
 import { DropError, Envelope, PROTOCOL_VERSION } from '../src/wire/envelope.js';
@@ -13,7 +14,7 @@ import {
   parseStreamMessage,
   type StreamMessage,
 } from '../src/wire/messages.js';
-import { seeds, withSeed } from './helpers/seed.js';
+import { withSeed } from './helpers/seed.js';
 
 /** The DropError reason `fn` throws with (or 'none'). */
 function reasonOf(fn: () => unknown): string {
@@ -204,7 +205,7 @@ t.test('envelope: version byte first, plain or sealed', async (t) => {
 
 t.test('garbage never escapes as anything but a DropError', async (t) => {
   const valid = new Envelope().seal(buildBody(pack('a'), packets.map(encodeMessage)));
-  for (const seed of seeds(1, 3)) {
+  for (const seed of testSeeds(1, 3)) {
     await withSeed(t, seed, 'fuzz', (st) => {
       const rnd = seededRandom(seed);
       const env = new Envelope();

@@ -1,10 +1,11 @@
-// A real unbound (Debian) started on 127.0.0.1 at a free port for one test, serving local zones;
-// stopped (by its PID) and its directory removed in teardown.
+// A real unbound (Debian) on 127.0.0.1, serving local zones, for tests and the bench: started on a
+// free port (again on another when that one was taken before unbound bound it), stopped by its
+// PID and its directory removed.
 import { type ChildProcess, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PortTakenError, portTakenIn, withFreePorts } from '@vnet/testkit';
 import { buildQuery, udpExchange } from './packets.js';
 
 export interface Unbound {
@@ -12,26 +13,23 @@ export interface Unbound {
   stop(): Promise<void>;
 }
 
-/** A UDP port that was free a moment ago. */
-export async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+export interface UnboundOptions {
+  /** local-zone name -> type (static, transparent, ...). */
+  zones: Record<string, string>;
+  /** local-data records in zone-file form. */
+  data: string[];
+  /** A name it answers, asked until it is up. */
+  probe: string;
+  /** num-threads; default 1. */
+  threads?: number;
 }
 
-/**
- * `zones`: local-zone name -> type (static, transparent, ...); `data`: local-data records in
- * zone-file form; `probe`: a name it answers, used to wait until it is up.
- */
-export async function startUnbound(opts: {
-  zones: Record<string, string>;
-  data: string[];
-  probe: string;
-}): Promise<Unbound> {
+export function startUnbound(opts: UnboundOptions): Promise<Unbound> {
+  return withFreePorts('unbound', 1, ([port]) => startOn(port!, opts));
+}
+
+async function startOn(port: number, opts: UnboundOptions): Promise<Unbound> {
   const dir = mkdtempSync(join(tmpdir(), `navstar-unbound-${process.pid}-`));
-  const port = await freeUdpPort();
   const conf = [
     'server:',
     '  interface: 127.0.0.1',
@@ -45,7 +43,7 @@ export async function startUnbound(opts: {
     '  logfile: ""',
     '  verbosity: 0',
     '  do-ip6: no',
-    '  num-threads: 1',
+    `  num-threads: ${opts.threads ?? 1}`,
     '  access-control: 127.0.0.0/8 allow',
     // Nothing may leave 127.0.0.1: every name outside the test's zones is refused, never recursed.
     '  local-zone: "." refuse',
@@ -78,6 +76,7 @@ export async function startUnbound(opts: {
     if (r) break;
     if (Date.now() > deadline || child.exitCode !== null) {
       await stop();
+      if (portTakenIn(stderr)) throw new PortTakenError(stderr.trim());
       throw new Error(`unbound did not start on 127.0.0.1:${port}: ${stderr}`);
     }
   }

@@ -1,12 +1,6 @@
-// Seeds for randomized tests: VNET_SEED=<n> re-runs one seed; a failing test names its seed.
+// A randomized test per seed (the seeds: @vnet/testkit's testSeeds; VNET_SEED=<n> re-runs one);
+// a failing test names its seed.
 import type { Test } from 'tap';
-
-/** The seeds to run: `VNET_SEED` alone if set, else `count` seeds from `base`. */
-export function seeds(base: number, count: number): number[] {
-  const env = process.env['VNET_SEED'];
-  if (env !== undefined && env !== '') return [Number(env) >>> 0];
-  return Array.from({ length: count }, (_, i) => base + i);
-}
 
 /** Runs `fn` as a subtest named after the seed; on failure it prints how to replay it. */
 export async function withSeed(

@@ -1,5 +1,5 @@
-// Running short commands (iproute2, ping, curl) and collecting their output. The harness shells
-// out on purpose: it proves the product with the tools an operator would use.
+// Running short commands (iproute2, ping, curl) and collecting their output. Tests shell out on
+// purpose: they prove the product with the tools an operator would use.
 import { spawn, spawnSync } from 'node:child_process';
 
 export interface ExecResult {
@@ -94,10 +94,15 @@ export async function runOk(
   return r;
 }
 
-/** The synchronous form, for exit and signal handlers (no event loop there). */
+/** The synchronous form, for exit and signal handlers (no event loop there) and plain tests. */
 export function runSync(argv: readonly string[], input?: string): ExecResult {
   const [cmd, ...args] = argv;
-  const r = spawnSync(cmd!, args, { input: input ?? '', encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(cmd!, args, {
+    input: input ?? '',
+    encoding: 'utf8',
+    timeout: 30_000,
+    maxBuffer: 64 << 20, // dumps of thousands of kernel objects
+  });
   return {
     code: r.status ?? -1,
     signal: r.signal,
@@ -105,6 +110,13 @@ export function runSync(argv: readonly string[], input?: string): ExecResult {
     stderr: r.stderr ?? (r.error ? r.error.message : ''),
     timedOut: r.error?.message.includes('ETIMEDOUT') ?? false,
   };
+}
+
+/** runSync that throws an ExecError unless the command exits 0; returns its stdout. */
+export function runOkSync(argv: readonly string[], input?: string): string {
+  const r = runSync(argv, input);
+  if (r.code !== 0) throw new ExecError(argv, r);
+  return r.stdout;
 }
 
 /** Parses JSON printed by `ip -j` / `bridge -j` (empty output is an empty list). */
