@@ -9,9 +9,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchResultLine, EtcdCluster, percentile } from '@vnet/testkit';
+import { fileURLToPath } from 'node:url';
+import { benchResultLine, EtcdCluster, MasterCluster, percentile } from '@vnet/testkit';
 import { MasterClient } from '../src/api/client.js';
-import { MasterCluster } from '../test/helpers/masters.js';
 import { FlannelLeases } from './flannel-etcd.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 5000);
@@ -74,6 +74,7 @@ function report(name: string, r: Run): { first: number; last: number } {
 
 const dir = mkdtempSync(join(tmpdir(), 'vnet-master-bench-'));
 const masters = await MasterCluster.create({
+  vnet: fileURLToPath(new URL('../../bin/vnet.js', import.meta.url)),
   n: 3,
   config: CONFIG,
   extraArgs: ['--log-level', 'warn'],

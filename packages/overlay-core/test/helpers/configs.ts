@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { NetworkConfig } from '../../src/config/types.js';
 
 /** DC/OS's default overlay: 9.0.0.0/8 with /24 node blocks, VTEPs in 44.128.0.0/20. */
@@ -24,12 +25,6 @@ export function seedThreeOverlays(): NetworkConfig {
   };
 }
 
-/** Reads a seed from VNET_SEED (to re-run a failure) or picks one. */
-export function testSeed(): number {
-  const env = process.env['VNET_SEED'];
-  return env ? Number(env) : Math.floor(Math.random() * 2 ** 31);
-}
-
 /** dcosDefault() as a config file's text, for the tests that start real masters. */
 export const DCOS_CONFIG_YAML = `
 vtep_subnet: 44.128.0.0/20
@@ -39,3 +34,6 @@ overlays:
     subnet: 9.0.0.0/8
     prefix: 24
 `;
+
+/** The `vnet` launcher the process tests start (bin/vnet.js, which loads dist/src/cli). */
+export const VNET = fileURLToPath(new URL('../../../bin/vnet.js', import.meta.url));

@@ -4,12 +4,17 @@
 // was answered with, and the restarted masters agree. VNET_SEED=<n> replays a round's choices.
 
 import { seededRandom } from '@vnet/swim';
+import {
+  httpApi as api,
+  type MasterCluster as Cluster,
+  MasterCluster,
+  testSeed,
+} from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { MasterCallError, MasterClient } from '../../src/api/client.js';
 import type { AgentJson } from '../../src/protocol/documents.js';
 import { allocationKey, checkAllocations } from '../helpers/allocation-check.js';
-import { DCOS_CONFIG_YAML, testSeed } from '../helpers/configs.js';
-import { api, type MasterCluster as Cluster, MasterCluster } from '../helpers/masters.js';
+import { DCOS_CONFIG_YAML, VNET } from '../helpers/configs.js';
 
 const CONFIG = `${DCOS_CONFIG_YAML}  - name: v6
     subnet6: fd01:b::/64
@@ -22,7 +27,7 @@ const ROUNDS = Number(process.env.VNET_ROUNDS ?? 2);
 
 async function round(t: Test, seed: number): Promise<void> {
   const rnd = seededRandom(seed);
-  const cluster: Cluster = await MasterCluster.create({ n: 3, config: CONFIG });
+  const cluster: Cluster = await MasterCluster.create({ vnet: VNET, n: 3, config: CONFIG });
   t.teardown(() => cluster.destroy());
   await cluster.startAll();
   const addresses = cluster.masters.map((m) => m.grpc);

@@ -4,10 +4,11 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { httpApi as api, MasterCluster } from '@vnet/testkit';
 import t from 'tap';
 import { MasterCallError, MasterClient } from '../../src/api/client.js';
 import type { Allocation__Output as AllocationUpdate } from '../../src/protocol/messages.js';
-import { api, MasterCluster } from '../helpers/masters.js';
+import { VNET } from '../helpers/configs.js';
 
 const CONFIG = `
 vtep_subnet: 44.128.0.0/24
@@ -23,7 +24,7 @@ overlays:
 const TOKEN = 's3cret-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-const cluster = await MasterCluster.create({ n: 3, config: CONFIG, token: TOKEN });
+const cluster = await MasterCluster.create({ vnet: VNET, n: 3, config: CONFIG, token: TOKEN });
 t.teardown(() => cluster.destroy());
 await cluster.startAll();
 const [a, b, c] = cluster.masters as [

@@ -3,13 +3,13 @@
 // empty; it receives the log, votes again, and the cluster survives losing another master.
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { httpApi as api, MasterCluster } from '@vnet/testkit';
 import t from 'tap';
 import { MasterClient } from '../../src/api/client.js';
-import { DCOS_CONFIG_YAML } from '../helpers/configs.js';
-import { api, MasterCluster } from '../helpers/masters.js';
+import { DCOS_CONFIG_YAML, VNET } from '../helpers/configs.js';
 
 t.test('damaged store: refused with the way out, then --rejoin', async (t) => {
-  const cluster = await MasterCluster.create({ n: 3, config: DCOS_CONFIG_YAML });
+  const cluster = await MasterCluster.create({ vnet: VNET, n: 3, config: DCOS_CONFIG_YAML });
   t.teardown(() => cluster.destroy());
   await cluster.startAll();
   const leader = await cluster.leader();

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { makePki } from '@vnet/raft/testing/pki';
+import { httpApi as api, MasterCluster } from '@vnet/testkit';
 import t from 'tap';
 import { MasterCallError, MasterClient } from '../../src/api/client.js';
-import { DCOS_CONFIG_YAML } from '../helpers/configs.js';
-import { api, MasterCluster } from '../helpers/masters.js';
+import { DCOS_CONFIG_YAML, VNET } from '../helpers/configs.js';
 
 t.test('mutual TLS between nodes and masters, and among masters', async (t) => {
   const pki = mkdtempSync(join(tmpdir(), 'vnet-pki-'));
@@ -22,6 +22,7 @@ t.test('mutual TLS between nodes and masters, and among masters', async (t) => {
   writeFileSync(join(tlsDir, 'key.pem'), pem.key);
 
   const cluster = await MasterCluster.create({
+    vnet: VNET,
     n: 3,
     config: DCOS_CONFIG_YAML,
     extraArgs: ['--tls-dir', tlsDir],

@@ -5,10 +5,10 @@
 // Applying the diff to the in-memory kernel must succeed operation by operation and give exactly
 // desired ∪ (what vnet does not own), and a second diff must be empty. VNET_SEED=<n> re-runs.
 import type { Link, Nexthop } from '@vnet/netlink-ffi';
+import { testSeed } from '@vnet/testkit';
 import fc from 'fast-check';
 import t from 'tap';
 import { diff } from '../../src/dataplane/diff.js';
-import { testSeed } from '../helpers/configs.js';
 import { hostKernel } from '../helpers/dataplane-fixtures.js';
 import {
   build,

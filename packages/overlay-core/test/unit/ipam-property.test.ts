@@ -1,6 +1,8 @@
 // Seeded property tests of the allocator: random sequences of register / remove / add-overlay /
 // enable / disable over small address spaces (so exhaustion and reuse happen), checking the
 // invariants after every step. Re-run a failure with VNET_SEED=<seed>.
+
+import { testSeed } from '@vnet/testkit';
 import fc from 'fast-check';
 import t from 'tap';
 import { ConfigError, type NetworkConfig } from '../../src/config/types.js';
@@ -8,7 +10,6 @@ import { VtepExhaustedError } from '../../src/ipam/errors.js';
 import { Ipam } from '../../src/ipam/ipam.js';
 import { toStateJson } from '../../src/master/documents.js';
 import { type Cidr, contains, parseCidr } from '../../src/net/cidr.js';
-import { testSeed } from '../helpers/configs.js';
 
 type Command =
   | { op: 'register'; node: number; bridges: boolean }

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
+import { testSeed } from '@vnet/testkit';
 import fc from 'fast-check';
 import t from 'tap';
 import { Ipam } from '../../src/ipam/ipam.js';
@@ -15,7 +16,7 @@ import { parseAllocation } from '../../src/protocol/node-allocation.js';
 import { quote } from '../../src/protocol/quote.js';
 import { parseOverlayReports } from '../../src/protocol/reports.js';
 import { parseRecord, recordJson } from '../../src/protocol/vtep-record.js';
-import { dcosDefault, testSeed } from '../helpers/configs.js';
+import { dcosDefault } from '../helpers/configs.js';
 
 const good = {
   underlay: '10.0.0.2',

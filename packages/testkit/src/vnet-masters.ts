@@ -1,36 +1,13 @@
-// Real `vnet master` processes on 127.0.0.1 for the tests: each with its own LevelDB data dir,
-// started through the CLI, ready once GET /health answers 200; stopped (SIGKILL if need be) in
-// teardown.
+// Real `vnet master` processes on 127.0.0.1 for overlay-core's tests and bench: each with its
+// own LevelDB data dir, started through the CLI given as `vnet` (a path to its launcher), ready
+// once GET /health answers 200; stopped (SIGKILL if need be) by destroy(). Their ports come from
+// below the ephemeral range (freePorts): a master binds late, after catching up, and a port from
+// bind(0) could be taken by an outgoing connection meanwhile.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const VNET = fileURLToPath(new URL('../../../bin/vnet.js', import.meta.url));
-
-/** Whether a TCP port on 127.0.0.1 can be bound now. */
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-// Ports below Linux's ephemeral range (32768-60999): a port the kernel hands out for bind(0) or
-// an outgoing connection may be taken again before a master binds it late, after catching up.
-let nextPort = 20_000 + ((process.pid * 37) % 12_000);
-
-/** A free TCP port on 127.0.0.1 outside the ephemeral range. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = nextPort;
-    nextPort = nextPort >= 32_000 ? 20_000 : nextPort + 1;
-    if (await bindable(port)) return port;
-  }
-}
+import { freePorts } from './ports.js';
 
 export interface MasterProc {
   id: string;
@@ -45,6 +22,8 @@ export interface MasterProc {
 }
 
 export interface ClusterOptions {
+  /** The `vnet` launcher (overlay-core's bin/vnet.js). */
+  vnet: string;
   n: 1 | 3 | 5;
   /** The config file's text (YAML or JSON). */
   config: string;
@@ -68,12 +47,13 @@ export class MasterCluster {
       writeFileSync(c.tokenFile, `${opts.token}\n`);
     }
     const ids = ['a', 'b', 'c', 'd', 'e'].slice(0, opts.n);
-    for (const id of ids) {
+    const ports = await freePorts(3 * ids.length);
+    for (const [i, id] of ids.entries()) {
       c.masters.push({
         id,
-        raft: `127.0.0.1:${await freePort()}`,
-        grpc: `127.0.0.1:${await freePort()}`,
-        http: `127.0.0.1:${await freePort()}`,
+        raft: `127.0.0.1:${ports[3 * i]}`,
+        grpc: `127.0.0.1:${ports[3 * i + 1]}`,
+        http: `127.0.0.1:${ports[3 * i + 2]}`,
         dataDir: join(c.dir, id),
         proc: undefined,
         output: '',
@@ -112,7 +92,7 @@ export class MasterCluster {
 
   /** Starts a master process (not waiting for it to be ready). */
   start(m: MasterProc, extra: string[] = []): void {
-    const proc = spawn(process.execPath, [VNET, ...this.args(m, extra)], {
+    const proc = spawn(process.execPath, [this.opts.vnet, ...this.args(m, extra)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     m.proc = proc;
@@ -170,8 +150,8 @@ export class MasterCluster {
   }
 }
 
-/** One HTTP request to a master: status and parsed JSON body. */
-export async function api(
+/** One HTTP request to `base` (host:port): its status, JSON body (else text) and headers. */
+export async function httpApi(
   base: string,
   method: string,
   path: string,
