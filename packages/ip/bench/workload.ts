@@ -1,23 +1,12 @@
 // The bench's addresses: IPv6 texts as a data plane sees them — mostly canonical, in a few
 // prefixes, some IPv4-mapped, some written out in full or in upper case — from a fixed seed.
-
-/** mulberry32. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@vnet/testkit';
 
 const group = (r: () => number) => Math.floor(r() * 0x10000).toString(16);
 
 /** `n` IPv6 address texts. */
 export function ipv6Texts(n: number, seed = 1): string[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const k = r();

@@ -1,13 +1,14 @@
 // The agent's registration backoff, as DC/OS's overlay agent module did it: each retry waits a
-// random time in [0, max], and max doubles from `initialMs` up to `maxMs` (5 s to 10 min there);
-// a success starts over. Pure: the randomness is passed in.
+// random time in [0, max], and max doubles from `initialMs` up to `maxMs` (5 s to 10 min there;
+// vnet caps it at a minute, and a master coming back cuts a wait short: see registration.ts); a
+// success starts over. Pure: the randomness is passed in.
 
 export interface BackoffSettings {
   initialMs: number;
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffSettings = { initialMs: 5_000, maxMs: 600_000 };
+export const DEFAULT_BACKOFF: BackoffSettings = { initialMs: 5_000, maxMs: 60_000 };
 
 export class Backoff {
   private ceiling: number;
@@ -29,11 +30,6 @@ export class Backoff {
     const wait = Math.floor(this.random() * this.ceiling);
     this.ceiling = Math.min(this.settings.maxMs, this.ceiling * 2);
     return wait;
-  }
-
-  /** The current ceiling (for logs). */
-  get maxWaitMs(): number {
-    return this.ceiling;
   }
 
   reset(): void {

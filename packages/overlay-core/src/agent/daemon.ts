@@ -16,7 +16,7 @@ import type { AgentJson } from '../protocol/documents.js';
 import type { NodeAllocation, Vtep } from '../protocol/node-allocation.js';
 import { recordJson } from '../protocol/vtep-record.js';
 import type { TlsFiles } from '../security/tls.js';
-import { loadAllocation, saveAllocation } from './allocation-file.js';
+import { AllocationStore } from './allocation-file.js';
 import type { BackoffSettings } from './backoff.js';
 import { Gossip } from './gossip.js';
 import { agentHttpHandler } from './http.js';
@@ -60,6 +60,8 @@ export interface AgentDeps {
   masters?: MasterApi;
   /** The interface holding `AgentOptions.ip`, found in the kernel. */
   underlay?: Underlay;
+  /** The registration backoff's randomness (Math.random). */
+  random?: () => number;
 }
 
 export interface RunningAgent {
@@ -128,10 +130,12 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       bridges: opts.bridges,
       backoff: opts.backoff,
       log,
+      ...(deps.random && { random: deps.random }),
     });
     cleanups.push(() => registration.stop());
 
-    let allocation: NodeAllocation | undefined = await loadAllocation(opts.dataDir);
+    const store = new AllocationStore(opts.dataDir, log);
+    let allocation: NodeAllocation | undefined = await store.load();
     let lastVtep: Vtep | undefined = allocation?.vtep;
     let fromMaster = false;
     let reported = '';
@@ -167,16 +171,40 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       );
     };
 
+    /** Reports a reconcile's statuses to the masters, unless they already hold the same. */
+    const report = (r: ReconcileResult) => {
+      if (!fromMaster) return;
+      const overlays = r.overlays.map((o) => ({
+        name: o.name,
+        status: o.status,
+        ...(o.error !== undefined && { error: o.error }),
+        used: o.used,
+      }));
+      const key = JSON.stringify(overlays);
+      if (key === reported) return;
+      client.reportStatus(opts.ip, overlays).then(
+        () => {
+          reported = key;
+        },
+        (e) => log.warn({ err: (e as Error).message }, 'could not report the status'),
+      );
+    };
+
     registration.on('allocation', (a) => {
       allocation = a;
       fromMaster = true;
       lastVtep = a.vtep ?? lastVtep;
-      saveAllocation(opts.dataDir, a).catch((e) =>
-        log.error({ err: e }, 'could not save the allocation'),
-      );
+      store.save(a);
       update('allocation');
+      // The kernel may already hold it (a restart with the same allocation costs no reconcile):
+      // then the last reconcile's statuses are this allocation's.
+      if (reconciler.last?.key === given.key) report(reconciler.last);
     });
-    registration.on('registered', () => metrics.registrations.inc({ result: 'ok' }));
+    registration.on('registered', () => {
+      // A new registration may be a new record at the masters (the node was deleted): report anew.
+      reported = '';
+      metrics.registrations.inc({ result: 'ok' });
+    });
     registration.on('retry', () => metrics.registrations.inc({ result: 'failed' }));
     let rejected = 0;
     gossip.on('change', () => {
@@ -187,21 +215,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     });
     reconciler.on('reconciled', (r: ReconcileResult) => {
       if (r.ok) applied = { key: r.key, index: r.index };
-      if (!fromMaster || !allocation) return;
-      const report = r.overlays.map((o) => ({
-        name: o.name,
-        status: o.status,
-        ...(o.error !== undefined && { error: o.error }),
-        used: o.used,
-      }));
-      const key = JSON.stringify(report);
-      if (key === reported) return;
-      client.reportStatus(opts.ip, report).then(
-        () => {
-          reported = key;
-        },
-        (e) => log.warn({ err: (e as Error).message }, 'could not report the status'),
-      );
+      report(r);
     });
 
     if (nl && !deps.kernel) {

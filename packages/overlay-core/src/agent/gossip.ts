@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createSwim, JoinError, type ProfileName, type StoreEvent, type Swim } from '@vnet/swim';
 import type { Logger } from 'pino';
-import { quote } from '../protocol/quote.js';
+import { quote } from '../input.js';
 import {
   parseRecord,
   RECORD_PREFIX,

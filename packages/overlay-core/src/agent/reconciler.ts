@@ -11,6 +11,7 @@ import { desiredState } from '../dataplane/desired.js';
 import { planDiff } from '../dataplane/diff.js';
 import type { Kernel } from '../dataplane/kernel.js';
 import type { LocalNode, NetworkSettings } from '../dataplane/types.js';
+import { cut } from '../input.js';
 import {
   type AddressUsage,
   dockerBridgeName,
@@ -74,6 +75,13 @@ function overlayOf(op: Operation, local: LocalNode): string | undefined {
   return undefined;
 }
 
+/** The first errors, and how many more: what a status report carries (bounded, into the log). */
+function summary(errors: readonly string[]): string {
+  const shown = errors.slice(0, 3).map((e) => cut(e, 300));
+  const more = errors.length > 3 ? `; and ${errors.length - 3} more` : '';
+  return `${shown.join('; ')}${more}`;
+}
+
 export class Reconciler extends EventEmitter<ReconcilerEvents> {
   private inputs: ReconcileInputs | undefined;
   private running = false;
@@ -130,7 +138,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     } catch (e) {
       this.metrics.reconciles.inc({ trigger: reason, result: 'failed' });
       this.log.error({ err: e }, 'reconcile failed');
-      const error = (e as Error).message;
+      const error = cut((e as Error).message, 1000);
       result = {
         ok: false,
         key: inputs.key,
@@ -211,7 +219,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
         docker: ports(dockerBridgeName(o.name)),
       };
       return errs.length > 0
-        ? { name: o.name, status: 'STATUS_FAILED', error: errs.join('; '), used }
+        ? { name: o.name, status: 'STATUS_FAILED', error: summary(errs), used }
         : { name: o.name, status: 'STATUS_OK', used };
     });
     const ok = global.length === 0 && errors.size === 0;

@@ -68,6 +68,7 @@ export class MasterClient implements MasterApi {
   private readonly timeoutMs: number;
   /** Calls that failed on one master and were tried on the next. */
   failovers = 0;
+  private readonly watches = new Set<{ stopped: boolean }>();
 
   constructor(
     readonly masters: readonly string[],
@@ -163,15 +164,17 @@ export class MasterClient implements MasterApi {
   }
 
   watchReconnects(onUp: (master: string) => void): () => void {
-    let stopped = false;
+    const watch = { stopped: false };
+    this.watches.add(watch);
     this.clients.forEach((client, i) => {
       const channel = client.getChannel();
+      const { READY, SHUTDOWN } = grpc.connectivityState;
       // Asking for the state with tryToConnect keeps an idle channel connecting (with its own
       // reconnect backoff, at most reconnectMaxMs apart) while this watch lasts.
       const follow = (previous: grpc.connectivityState | undefined) => {
-        if (stopped) return;
+        if (watch.stopped) return;
         const state = channel.getConnectivityState(true);
-        const READY = grpc.connectivityState.READY;
+        if (state === SHUTDOWN) return;
         if (state === READY && previous !== undefined && previous !== READY) {
           onUp(this.masters[i]!);
         }
@@ -180,11 +183,14 @@ export class MasterClient implements MasterApi {
       follow(undefined);
     });
     return () => {
-      stopped = true;
+      watch.stopped = true;
+      this.watches.delete(watch);
     };
   }
 
   close(): void {
+    for (const w of this.watches) w.stopped = true;
+    this.watches.clear();
     for (const c of this.clients) c.close();
   }
 }

@@ -1,9 +1,10 @@
 // `vnet agent ...`: runs a node's overlay agent until SIGTERM or SIGINT. Stopping it leaves the
 // kernel as it is (traffic keeps flowing); a restarted agent reconciles without flushing.
-import { readFile } from 'node:fs/promises';
+import { PROFILES, type ProfileName } from '@vnet/swim';
 import { type Command, Option } from 'commander';
 import { AgentStartError, startAgent } from '../agent/daemon.js';
 import type { HostPort } from '../net/host-port.js';
+import { readKeyringFile } from '../security/keyring.js';
 import { loadTlsDir } from '../security/tls.js';
 import { readTokenFile } from '../security/token.js';
 import { hostPortOption, hostPortsFlag, ipv4Flag, millisFlag, portFlag } from './flags.js';
@@ -17,7 +18,7 @@ interface AgentFlags {
   http: HostPort;
   gossipPort: number;
   gossipSeeds?: HostPort[];
-  gossipProfile: 'lan' | 'wan' | 'local';
+  gossipProfile: ProfileName;
   keyringFile?: string;
   tlsDir?: string;
   tokenFile?: string;
@@ -54,9 +55,9 @@ export function addAgentCommand(program: Command): void {
     .addOption(
       new Option(
         '--gossip-profile <name>',
-        "failure-detection timing: @vnet/swim's profiles (memberlist's lan, wan, local)",
+        "failure-detection timing: @vnet/swim's profiles (memberlist's lan, wan and local, and swim's responsive)",
       )
-        .choices(['lan', 'wan', 'local'])
+        .choices(Object.keys(PROFILES))
         .default('lan'),
     )
     .option(
@@ -94,12 +95,7 @@ export function addAgentCommand(program: Command): void {
             '--register-backoff-max-ms is shorter than --register-backoff-ms',
           );
         }
-        const keyring = flags.keyringFile
-          ? (await readFile(flags.keyringFile, 'utf8'))
-              .split('\n')
-              .map((l) => l.trim())
-              .filter(Boolean)
-          : undefined;
+        const keyring = flags.keyringFile ? await readKeyringFile(flags.keyringFile) : undefined;
         agent = await startAgent({
           ip: flags.ip,
           masters: flags.masters,

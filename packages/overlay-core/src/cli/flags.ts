@@ -1,9 +1,10 @@
 // The parsers of the CLI's flags, one for each kind of value, shared by every command: a bad
 // value is a usage error naming the value and what was expected (commander prints it, exit 2).
+import { parsePrefixLength } from '@vnet/ip';
 import { InvalidArgumentError, Option } from 'commander';
+import { quote } from '../input.js';
 import { ip4 } from '../net/addr.js';
 import { type HostPort, parseHostPort } from '../net/host-port.js';
-import { quote } from '../protocol/quote.js';
 
 export function hostPortFlag(value: string): HostPort {
   const a = parseHostPort(value);
@@ -22,17 +23,25 @@ export function ipv4Flag(value: string): string {
   return a.text;
 }
 
-/** An integer of at least 1 (`what` names the unit in the error). */
-export function positiveIntFlag(what = 'a positive integer') {
+/** An integer from 1 to `max` (`what` names the unit in the error). */
+export function positiveIntFlag(what = 'a positive integer', max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
-    if (!/^[1-9][0-9]{0,15}$/.test(value)) {
-      throw new InvalidArgumentError(`${quote(value)} is not ${what}`);
+    if (!/^[1-9][0-9]{0,15}$/.test(value) || Number(value) > max) {
+      throw new InvalidArgumentError(`${quote(value)} is not ${what} (1 to ${max})`);
     }
     return Number(value);
   };
 }
 
-export const millisFlag = positiveIntFlag('a positive number of milliseconds');
+/** Milliseconds, up to what a Node timer takes (a longer one would fire at once). */
+export const millisFlag = positiveIntFlag('a positive number of milliseconds', 2 ** 31 - 1);
+
+/** A prefix length (0 to 128; the master checks it against the family). */
+export function prefixLengthFlag(value: string): number {
+  const n = parsePrefixLength(value, 0, 128);
+  if (n < 0) throw new InvalidArgumentError(`${quote(value)} is not a prefix length`);
+  return n;
+}
 
 export function portFlag(value: string): number {
   const n = Number(value);

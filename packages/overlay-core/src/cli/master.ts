@@ -2,12 +2,12 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile } from '../config/load.js';
 import { formatIssue, sortIssues } from '../config/types.js';
+import { quote } from '../input.js';
 import { MasterStartError, startMaster } from '../master/daemon.js';
 import { formatHostPort, type HostPort } from '../net/host-port.js';
-import { quote } from '../protocol/quote.js';
 import { loadTlsDir } from '../security/tls.js';
 import { readTokenFile } from '../security/token.js';
-import { hostPortFlag, hostPortOption, positiveIntFlag } from './flags.js';
+import { hostPortFlag, hostPortOption, millisFlag } from './flags.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 
 /** `id=host:port,...`: every master's Raft peer address (1, 3 or 5 of them). */
@@ -82,7 +82,7 @@ export function addMasterCommand(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--raft-tick-ms <ms>', 'Raft tick; elections take 10-20 ticks').argParser(
-        positiveIntFlag('a positive number of milliseconds'),
+        millisFlag,
       ),
     )
     .action(async (flags: MasterFlags) => {

@@ -1,6 +1,7 @@
 // Operator commands against the masters' HTTP API: `vnet state`, `vnet overlay ...`,
 // `vnet node ...`. Any master answers; the first one that can be reached is used.
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { quote } from '../input.js';
 import type {
   ErrorDocument,
   NodeView,
@@ -10,8 +11,9 @@ import type {
   RemovedOverlayDocument,
   StateJson,
 } from '../protocol/documents.js';
-import { quote } from '../protocol/quote.js';
+import { HTTP_RETRY_ELSEWHERE } from '../protocol/errors.js';
 import { readTokenFile } from '../security/token.js';
+import { prefixLengthFlag } from './flags.js';
 import { renderTable } from './table.js';
 
 interface ApiFlags {
@@ -91,7 +93,7 @@ async function request(
     } catch {
       // not JSON: keep the text
     }
-    if (res.status === 503 && flags.master.length > 1) {
+    if (HTTP_RETRY_ELSEWHERE.has(res.status) && flags.master.length > 1) {
       reasons.push(`${base}: ${errorText(parsed, res.status)}`);
       continue;
     }
@@ -112,12 +114,6 @@ function errorText(body: unknown, status: number): string {
 
 function print(flags: ApiFlags, value: unknown, human: () => string): void {
   process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
-}
-
-function prefixLength(value: string): number {
-  if (!/^[0-9]{1,3}$/.test(value))
-    throw new InvalidArgumentError(`${quote(value)} is not a prefix length`);
-  return Number(value);
 }
 
 const pct = (used: number, total: number) =>
@@ -250,9 +246,13 @@ export function addOperatorCommands(program: Command): void {
       .description('add an overlay; every node gets a block of it without a restart')
       .argument('<name>')
       .option('--subnet <cidr>', 'IPv4 network of the overlay')
-      .option('--prefix <n>', 'length of the IPv4 block each node gets', prefixLength)
+      .option('--prefix <n>', 'length of the IPv4 block each node gets', prefixLengthFlag)
       .option('--subnet6 <cidr>', 'IPv6 network of the overlay')
-      .option('--prefix6 <n>', 'length of the IPv6 block each node gets (default 80)', prefixLength)
+      .option(
+        '--prefix6 <n>',
+        'length of the IPv6 block each node gets (default 80)',
+        prefixLengthFlag,
+      )
       .option('--disabled', 'add it disabled (no blocks are handed out until enabled)')
       .option('--json', 'print JSON'),
   ).action(async (name: string, flags: ApiFlags & Record<string, unknown>) => {

@@ -1,8 +1,9 @@
 // The operator's `dcos_overlay_network` block once validated. Field names are DC/OS's own, so the
 // block can be echoed unchanged in `/overlay-master/state`; the types are the node API's messages
 // (proto/overlay.proto), so a field added there reaches the config, the log and the nodes.
+
+import { cut, QUOTE_MAX } from '../input.js';
 import type { NetworkMessage__Output, OverlayInfo__Output } from '../protocol/messages.js';
-import { QUOTE_MAX } from '../protocol/quote.js';
 
 /** One overlay of a validated config: the node API's OverlayInfo, with its name. */
 export type OverlayConfig = OverlayInfo__Output & { name: string };
@@ -44,8 +45,7 @@ export function formatPath(path: ConfigPath): string {
     if (typeof part === 'number') out += `[${part}]`;
     else {
       // A key from the input (an unknown one, say) is shown cut, like any quoted input.
-      const key = part.length > QUOTE_MAX ? `${part.slice(0, QUOTE_MAX)}…` : part;
-      out += out ? `.${key}` : key;
+      out += out ? `.${cut(part, QUOTE_MAX)}` : cut(part, QUOTE_MAX);
     }
   }
   return out || '(top level)';

@@ -1,5 +1,7 @@
 // Validation of a `dcos_overlay_network` block given as plain data (parsed YAML or JSON).
 // Pure: reports every problem at once, each with the path of the field it is about.
+
+import { quote } from '../input.js';
 import {
   type Cidr,
   type Family,
@@ -8,7 +10,6 @@ import {
   overlaps,
   parseCidr,
 } from '../net/cidr.js';
-import { quote } from '../protocol/quote.js';
 import { closest } from './did-you-mean.js';
 import {
   type ConfigIssue,
@@ -41,7 +42,8 @@ const TOP_KEYS = [
   'overlay_mtu',
   'overlays',
 ] as const;
-const OVERLAY_KEYS = [
+/** The keys an overlay may have. */
+export const OVERLAY_KEYS = [
   'name',
   'subnet',
   'prefix',

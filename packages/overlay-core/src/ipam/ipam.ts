@@ -4,6 +4,8 @@
 // state on every replica, which is what the Raft state machine relies on.
 import { ConfigError, isEnabled, type NetworkConfig, type OverlayConfig } from '../config/types.js';
 import { type ValidateOptions, validateNetworkConfig } from '../config/validate.js';
+import { quote } from '../input.js';
+import { ip4 } from '../net/addr.js';
 import {
   type Cidr,
   type Family,
@@ -13,7 +15,6 @@ import {
   parseCidr,
 } from '../net/cidr.js';
 import type { OverlayReport } from '../protocol/allocation.js';
-import { quote } from '../protocol/quote.js';
 import { AllocationError, OverlayExhaustedError, VtepExhaustedError } from './errors.js';
 import { BlockPool } from './pool.js';
 
@@ -489,11 +490,11 @@ function cidrOf(text: string, family: Family): Cidr {
 
 /** A node is identified by its underlay IPv4 address, in canonical dotted form. */
 export function normalizeNodeIp(text: unknown): string {
-  const v = typeof text === 'string' ? parseAddress(text, 4) : undefined;
-  if (v === undefined) {
+  const ip = typeof text === 'string' ? ip4(text) : undefined;
+  if (!ip) {
     throw new AllocationError('INVALID_NODE_IP', `node IP ${quote(text)} is not an IPv4 address`);
   }
-  return formatAddress(4, v);
+  return ip.text;
 }
 
 const statusKey = (ip: string, overlay: string): string => `${ip}\u0000${overlay}`;

@@ -3,11 +3,12 @@
 // (the same way on every master) instead of throwing out of the state machine.
 import { pack, unpack } from '@vnet/raft';
 import { formatIssue, type NetworkConfig, type OverlayConfig } from '../config/types.js';
-import { validateNetworkConfig } from '../config/validate.js';
+import { OVERLAY_KEYS, validateNetworkConfig } from '../config/validate.js';
+import { isObject, quote } from '../input.js';
 import type { OverlayStatusReport } from '../protocol/allocation.js';
-import type { AgentJson } from '../protocol/documents.js';
+import type { AgentJson, ConfigConflict } from '../protocol/documents.js';
 import type { ErrorCode } from '../protocol/errors.js';
-import { quote } from '../protocol/quote.js';
+import type { NetworkMessage__Output } from '../protocol/messages.js';
 import { parseOverlayReports } from '../protocol/reports.js';
 
 export type MasterCommand =
@@ -38,24 +39,14 @@ export interface CommandFailure {
   conflicts?: ConfigConflict[];
 }
 
-/** How a config file differs from the log in a way that cannot be applied silently. */
-export interface ConfigConflict {
-  /** The overlay concerned, or undefined for a cluster-wide field. */
-  overlay?: string;
-  /** What differs, in words: `subnet is 9.0.0.0/8 in the log but 10.0.0.0/8 in the file`. */
-  what: string;
-  /** Nodes holding blocks of the overlay (or VTEP addresses, for cluster-wide fields). */
-  holders: number;
-  /** Whether `--apply-removals` resolves it (removing or re-creating the overlay). */
-  removable: boolean;
-}
-
 export type CommandResult =
   | CommandFailure
   | {
       ok: true;
       op: 'register';
       agent: AgentJson;
+      /** The config as the node API carries it, when the registration was applied. */
+      network: NetworkMessage__Output;
       created: boolean;
       changed: boolean;
       /** The log index of the registration (the agent's allocation reflects it). */
@@ -84,9 +75,6 @@ export class CommandDecodeError extends Error {
   override name = 'CommandDecodeError';
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-
 function str(o: Record<string, unknown>, key: string): string {
   const v = o[key];
   if (typeof v !== 'string') throw new CommandDecodeError(`${key}: expected a string`);
@@ -100,35 +88,25 @@ function bool(o: Record<string, unknown>, key: string): boolean {
 }
 
 /**
- * An overlay as data, its fields of the right types (the state machine checks it against the
- * config rules when it adds it).
+ * An overlay as data, its fields of the right types; null means absent, as for the config rules
+ * the state machine checks it with when it adds it.
  */
-const OVERLAY_KEYS = new Set([
-  'name',
-  'subnet',
-  'prefix',
-  'subnet6',
-  'prefix6',
-  'enabled',
-  'isolated',
-]);
-
 function overlayData(v: unknown): OverlayConfig {
   if (!isObject(v)) throw new CommandDecodeError('overlay: expected an object');
-  const unknown = Object.keys(v).find((k) => !OVERLAY_KEYS.has(k));
+  const unknown = Object.keys(v).find((k) => !(OVERLAY_KEYS as readonly string[]).includes(k));
   if (unknown !== undefined) throw new CommandDecodeError(`overlay: unknown key ${quote(unknown)}`);
   const out: OverlayConfig = { name: str(v, 'name') };
   for (const key of ['subnet', 'subnet6'] as const) {
-    if (v[key] !== undefined) out[key] = str(v, key);
+    if (v[key] !== undefined && v[key] !== null) out[key] = str(v, key);
   }
   for (const key of ['prefix', 'prefix6'] as const) {
     const n = v[key];
-    if (n === undefined) continue;
+    if (n === undefined || n === null) continue;
     if (typeof n !== 'number') throw new CommandDecodeError(`overlay.${key}: expected a number`);
     out[key] = n;
   }
   for (const key of ['enabled', 'isolated'] as const) {
-    if (v[key] !== undefined) out[key] = bool(v, key);
+    if (v[key] !== undefined && v[key] !== null) out[key] = bool(v, key);
   }
   return out;
 }

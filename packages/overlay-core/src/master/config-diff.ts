@@ -2,7 +2,7 @@
 // authoritative once it has a config: the file may add overlays and change MTUs; anything that
 // would move or drop addresses nodes hold is a conflict, never applied silently.
 import type { NetworkConfig, OverlayConfig } from '../config/types.js';
-import type { ConfigConflict } from './commands.js';
+import type { ConfigConflict } from '../protocol/documents.js';
 
 export interface ConfigDiff {
   /** Overlays in the file but not in the log. */

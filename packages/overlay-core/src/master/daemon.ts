@@ -14,8 +14,9 @@ import {
 import type { Logger } from 'pino';
 import type { NetworkConfig } from '../config/types.js';
 import { formatHostPort, type HostPort } from '../net/host-port.js';
+import type { ConfigConflict } from '../protocol/documents.js';
 import { serverCredentials, type TlsFiles } from '../security/tls.js';
-import type { CommandResult, ConfigConflict } from './commands.js';
+import type { CommandResult } from './commands.js';
 import { conflictMessage, conflictsOf, diffConfig } from './config-diff.js';
 import { addOverlayMasterService } from './grpc-service.js';
 import { createHttpApi } from './http-api.js';

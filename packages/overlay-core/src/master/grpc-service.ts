@@ -6,6 +6,7 @@
 // become statuses through the one error table (src/protocol/errors.ts).
 import type * as grpc from '@grpc/grpc-js';
 import type { RaftNode } from '@vnet/raft';
+import { quote } from '../input.js';
 import { normalizeNodeIp } from '../ipam/ipam.js';
 import type { OverlayStatusReport } from '../protocol/allocation.js';
 import { ERRORS, grpcStatusOf, MasterError } from '../protocol/errors.js';
@@ -15,13 +16,12 @@ import {
   overlayMasterService,
   type StatusReply,
 } from '../protocol/messages.js';
-import { quote } from '../protocol/quote.js';
-import { parseOverlayReports, ReportError } from '../protocol/reports.js';
+import { MAX_REPORTED_ERROR, parseOverlayReports } from '../protocol/reports.js';
 import { bearerCheck } from '../security/token.js';
 import type { CommandResult } from './commands.js';
-import { allocationMessage, networkMessage } from './documents.js';
 import type { MasterMetrics } from './metrics.js';
 import type { Proposer } from './proposer.js';
+import { allocationMessage } from './render.js';
 import type { MasterStateMachine } from './state-machine.js';
 
 export interface ServiceDeps {
@@ -38,15 +38,6 @@ function nodeIp(ip: unknown): string {
     return normalizeNodeIp(ip);
   } catch (e) {
     throw new MasterError('INVALID_NODE_IP', `ip: ${(e as Error).message}`);
-  }
-}
-
-function reports(raw: unknown): OverlayStatusReport[] {
-  try {
-    return parseOverlayReports(raw);
-  } catch (e) {
-    if (e instanceof ReportError) throw new MasterError('INVALID_ARGUMENT', e.message);
-    throw e;
   }
 }
 
@@ -94,8 +85,8 @@ export function overlayMasterImplementation(deps: ServiceDeps): OverlayMasterHan
       (o) => o.state?.status === 'STATUS_FAILED' && !o.subnet && !o.subnet6,
     ).length;
     if (result.changed && exhausted > 0) metrics.failure('overlay_exhausted', exhausted);
-    // The leader's answer: this master may not have applied the entry yet (a follower).
-    return { agent: result.agent, network: networkMessage(sm.ipam!.config), index: result.index };
+    // The allocation as the entry's apply made it: this master may not have applied it yet.
+    return { agent: result.agent, network: result.network, index: result.index };
   }
 
   async function reportStatus(ip: string, items: OverlayStatusReport[]): Promise<StatusReply> {
@@ -152,7 +143,7 @@ export function overlayMasterImplementation(deps: ServiceDeps): OverlayMasterHan
     }),
     ReportStatus: unary((req) => {
       const ip = nodeIp(req.ip);
-      return reportStatus(ip, reports(req.overlays));
+      return reportStatus(ip, parseOverlayReports(req.overlays, MAX_REPORTED_ERROR));
     }),
     Watch: (call) => {
       let ip: string;
@@ -164,20 +155,21 @@ export function overlayMasterImplementation(deps: ServiceDeps): OverlayMasterHan
         return;
       }
       let last = '';
-      const push = (index: number) => {
-        if (!sm.ipam) return;
+      const push = (index: number, deleted: boolean) => {
+        // A node this master does not know yet (a follower that has not applied its
+        // registration) waits for it; `deleted` is only said when an entry deleted it.
+        if (!sm.ipam || (!deleted && !sm.ipam.getNode(ip))) return;
         const update = allocationMessage(sm.ipam, ip, index);
         const key = JSON.stringify({ ...update, index: 0 });
         if (key === last) return;
         last = key;
         call.write(update);
       };
-      push(sm.appliedIndex);
+      push(sm.appliedIndex, false);
       // Status-only changes are what the node itself reported: not pushed back.
       const off = sm.onChange((change) => {
-        if (change.config || change.nodes.includes(ip) || change.deleted.includes(ip)) {
-          push(change.index);
-        }
+        const deleted = change.deleted.includes(ip);
+        if (change.config || change.nodes.includes(ip) || deleted) push(change.index, deleted);
       });
       call.on('cancelled', off);
       call.on('close', off);

@@ -7,15 +7,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { RaftNode } from '@vnet/raft';
 import { formatIssue, type OverlayConfig } from '../config/types.js';
 import { validateNetworkConfig } from '../config/validate.js';
+import { cut, isObject, quote } from '../input.js';
 import { type Ipam, normalizeNodeIp } from '../ipam/ipam.js';
 import type { ErrorDocument, MasterHealth } from '../protocol/documents.js';
 import { asMasterError, ERRORS, MasterError } from '../protocol/errors.js';
-import { quote } from '../protocol/quote.js';
 import { bearerCheck } from '../security/token.js';
 import type { CommandResult, MasterCommand } from './commands.js';
-import { toStateJson } from './documents.js';
 import type { MasterMetrics } from './metrics.js';
 import type { Proposer } from './proposer.js';
+import { toStateJson } from './render.js';
 import type { MasterStateMachine } from './state-machine.js';
 import { nodeView, overlayViews, vtepView } from './views.js';
 
@@ -31,7 +31,7 @@ export interface HttpApiDeps {
 }
 
 /** The largest body a request may have. */
-export const MAX_BODY = 1 << 20;
+const MAX_BODY = 1 << 20;
 /**
  * A larger body is still read (and thrown away) up to this size, so that its 413 reaches a
  * client that writes the whole body first and the connection stays usable; beyond it the
@@ -90,13 +90,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch (e) {
     throw new MasterError(
       'INVALID_ARGUMENT',
-      `body: not valid JSON (${(e as Error).message.slice(0, 100)})`,
+      `body: not valid JSON (${cut((e as Error).message, 100)})`,
     );
   }
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function createHttpApi(deps: HttpApiDeps): Server {
   const { node, sm, proposer } = deps;
@@ -337,12 +334,19 @@ export function createHttpApi(deps: HttpApiDeps): Server {
       const err = asMasterError(e);
       const headers: Record<string, string> = {};
       if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
-      if (err.code === 'METHOD_NOT_ALLOWED') headers.allow = String(err.extra.allow);
-      if (err instanceof BodyTooLarge && err.close) headers.connection = 'close';
+      const { allow, ...extra } = err.extra;
+      if (allow !== undefined) headers.allow = String(allow);
+      // A refused request whose body was not read (or not to its end) is drained by Node before
+      // the next request on the connection: only when that is bounded; otherwise close.
+      const unbounded =
+        !req.complete &&
+        (req.headers['transfer-encoding'] !== undefined ||
+          Number(req.headers['content-length'] ?? 0) > MAX_DRAIN);
+      if ((err instanceof BodyTooLarge && err.close) || unbounded) headers.connection = 'close';
       const body: ErrorDocument = {
         error: err.code === 'INTERNAL' ? `internal error: ${err.message}` : err.message,
         code: err.code,
-        ...err.extra,
+        ...extra,
       };
       send(res, ERRORS[err.code].http, body, headers);
     });

@@ -5,9 +5,9 @@
 import type { StateMachine } from '@vnet/raft';
 import { pack, unpack } from '@vnet/raft';
 import { ConfigError, formatIssue, type NetworkConfig } from '../config/types.js';
+import { quote } from '../input.js';
 import { AllocationError } from '../ipam/errors.js';
 import { Ipam, type IpamSnapshot, normalizeNodeIp } from '../ipam/ipam.js';
-import { quote } from '../protocol/quote.js';
 import {
   CommandDecodeError,
   type CommandFailure,
@@ -16,7 +16,7 @@ import {
   type MasterCommand,
 } from './commands.js';
 import { conflictsOf, diffConfig } from './config-diff.js';
-import { agentJson } from './documents.js';
+import { agentJson, networkMessage } from './render.js';
 
 /** What one applied command changed, for the allocation streams. */
 export interface AppliedChange {
@@ -94,6 +94,7 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
             ok: true,
             op: 'register',
             agent: agentJson(ipam, r.node),
+            network: networkMessage(ipam.config),
             created: r.created,
             changed: r.changed,
             index: change.index,
@@ -112,17 +113,12 @@ export class MasterStateMachine implements StateMachine<CommandResult> {
         const ip = safeIp(c.ip);
         const node = ip === undefined ? undefined : ipam.getNode(ip);
         if (!node) return fail('UNKNOWN_NODE', `node ${quote(c.ip)} is not registered`);
-        const unknown = c.overlays.find((r) => !node.overlays.has(r.name));
-        if (unknown) {
-          return fail(
-            'UNKNOWN_OVERLAY',
-            `node ${node.ip} holds no overlay named ${quote(unknown.name)}; nothing was recorded`,
-          );
-        }
+        // Overlays the node does not hold (removed since the report was checked) are skipped;
+        // the gRPC service refuses a report naming one before proposing it.
         let changed = false;
         for (const r of c.overlays) {
           const before = ipam.getStatus(node.ip, r.name);
-          ipam.setStatus(node.ip, r.name, r);
+          if (!ipam.setStatus(node.ip, r.name, r)) continue;
           if (JSON.stringify(before) !== JSON.stringify(ipam.getStatus(node.ip, r.name))) {
             changed = true;
           }

@@ -7,10 +7,9 @@ import {
   type IpPrefix,
   isGroupOrZeroMac,
   parseIpv4,
-  parseIpv6,
   parsePrefix,
 } from '@vnet/ip';
-import { type Cidr, type Family, netmask } from './cidr.js';
+import { type Cidr, type Family, formatCidr, parseCidr } from './cidr.js';
 
 /** An IPv4 address: its value and canonical text. */
 export interface Ip4 {
@@ -34,11 +33,6 @@ export function ip4(text: string): Ip4 | undefined {
   return v === undefined ? undefined : { value: v, text: formatIp(4, BigInt(v)) };
 }
 
-export function ip6(text: string): Ip6 | undefined {
-  const v = parseIpv6(text);
-  return v === undefined ? undefined : { value: v, text: formatIp(6, v) };
-}
-
 /** `address/len` (or a bare address, a host prefix) of `family`, host bits allowed. */
 export function prefixOf(text: string, family: Family): IpPrefix | undefined {
   const p = parsePrefix(text);
@@ -47,9 +41,8 @@ export function prefixOf(text: string, family: Family): IpPrefix | undefined {
 
 /** A strict network of the family ("9.0.1.0/24": a /len, host bits zero), or undefined. */
 export function parseNet(text: string, family: Family): Net | undefined {
-  const p = text.includes('/') ? prefixOf(text, family) : undefined;
-  if (!p || (p.value & netmask(family, p.prefix)) !== p.value) return undefined;
-  return { family, network: p.value, prefix: p.prefix, text: p.text };
+  const r = parseCidr(text, family);
+  return r.ok ? { ...r.cidr, text: formatCidr(r.cidr) } : undefined;
 }
 
 /** A unicast MAC in canonical lower-case text, or undefined (malformed, zero or group). */

@@ -2,7 +2,7 @@
 // @vnet/ip's (strict inet_pton parsing, one canonical form); the arithmetic the allocator needs
 // is plain bigint math here.
 import { formatIp, parseIp, parsePrefixLength } from '@vnet/ip';
-import { quote } from '../protocol/quote.js';
+import { quote } from '../input.js';
 
 export type Family = 4 | 6;
 
@@ -17,7 +17,8 @@ export type ParseResult =
   | { ok: true; cidr: Cidr }
   | {
       ok: false;
-      reason: string /** the network the text meant, when only host bits were set */;
+      reason: string;
+      /** The network the text meant, when only host bits were set. */
       corrected?: Cidr;
     };
 

@@ -2,7 +2,9 @@
 // agents that program it and the data plane: the VXLAN device and its VNI, the bridge of each
 // half, the halves of a node block, and the statuses a node reports.
 import { type Cidr, familyBits } from '../net/cidr.js';
-import { Status, type Status__Output } from './messages.js';
+import type { AddressUsage__Output } from './generated/vnet/overlay/v1/AddressUsage.js';
+// The generated enum itself, not through messages.ts, which loads gRPC: the data plane is pure.
+import { Status, type Status__Output } from './generated/vnet/overlay/v1/Status.js';
 
 /** DC/OS's VXLAN device: one per node, VNI 1024, UDP port 64000. */
 export const VTEP_NAME = 'vtep1024';
@@ -36,10 +38,7 @@ export const isOverlayStatus = (v: unknown): v is OverlayStatus =>
   OVERLAY_STATUSES.includes(v as OverlayStatus);
 
 /** Container addresses a node uses in the two halves of its block of one overlay. */
-export interface AddressUsage {
-  mesos: number;
-  docker: number;
-}
+export type AddressUsage = Required<AddressUsage__Output>;
 
 /** What a node last reported about one of its overlays. */
 export interface OverlayReport {

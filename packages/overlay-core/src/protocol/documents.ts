@@ -1,6 +1,7 @@
 // The JSON documents of the HTTP APIs, as a reader sees them: DC/OS's state (seed 004: its agents
 // are the node API's AgentInfo messages), the master's own overlay and node views, error bodies
 // and health. The master builds them (src/master/), the CLI and the tests read them.
+import type { OverlayStatus } from './allocation.js';
 import type { AgentInfo__Output, NetworkMessage__Output } from './messages.js';
 
 /** One node's part of the state: what its agent's `/overlay-agent/overlay` serves too. */
@@ -61,7 +62,7 @@ export interface NodeOverlayView {
   docker_bridge?: string;
   /** Container addresses per half; absent on nodes without bridges (masters). */
   addresses?: { mesos: AddressCount; docker: AddressCount };
-  status?: string;
+  status?: OverlayStatus;
   error?: string;
 }
 
@@ -96,6 +97,20 @@ export interface ErrorDocument {
   holders?: string[];
   /** Problems of an overlay body, one per field. */
   issues?: string[];
+  /** How a config file conflicts with the log (CONFIG_CONFLICT). */
+  conflicts?: ConfigConflict[];
+}
+
+/** How a config file differs from the log in a way that cannot be applied silently. */
+export interface ConfigConflict {
+  /** The overlay concerned, or undefined for a cluster-wide field. */
+  overlay?: string;
+  /** What differs, in words: `subnet is 9.0.0.0/8 in the log but 10.0.0.0/8 in the file`. */
+  what: string;
+  /** Nodes holding blocks of the overlay (or VTEP addresses, for cluster-wide fields). */
+  holders: number;
+  /** Whether `--apply-removals` resolves it (removing or re-creating the overlay). */
+  removable: boolean;
 }
 
 /** `GET /health` of a master. */

@@ -3,6 +3,7 @@
 // vnet_master_allocation_failures_total, as etcd keeps one toGRPCErrorMap. The meaning of each
 // status for a client (which ones mean "try the next master") is part of the contract too.
 import { status } from '@grpc/grpc-js';
+import { cut } from '../input.js';
 
 /** A failure's gRPC and HTTP status and its allocation-failure metric reason. */
 export interface ErrorInfo {
@@ -90,9 +91,7 @@ const MAX_DETAILS = 1024;
 /** What a gRPC handler answers for a failure. */
 export function grpcStatusOf(e: unknown): { code: status; details: string } {
   const err = asMasterError(e);
-  const details =
-    err.message.length > MAX_DETAILS ? `${err.message.slice(0, MAX_DETAILS)}…` : err.message;
-  return { code: ERRORS[err.code].grpc, details };
+  return { code: ERRORS[err.code].grpc, details: cut(err.message, MAX_DETAILS) };
 }
 
 /**
@@ -108,3 +107,9 @@ export const RETRY_ELSEWHERE: ReadonlySet<status> = new Set([
   status.UNKNOWN,
   status.INTERNAL,
 ]);
+
+/**
+ * The HTTP statuses after which an operator's client may try another master: only "surely not
+ * done" (a 504's change may have been made; repeating a removal elsewhere would answer 404).
+ */
+export const HTTP_RETRY_ELSEWHERE: ReadonlySet<number> = new Set([ERRORS.UNAVAILABLE.http]);

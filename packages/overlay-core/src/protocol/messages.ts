@@ -9,7 +9,6 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/overlay.js';
 import type { OverlayMasterClient } from './generated/vnet/overlay/v1/OverlayMaster.js';
 
-export type { AddressUsage__Output } from './generated/vnet/overlay/v1/AddressUsage.js';
 export type { AgentInfo, AgentInfo__Output } from './generated/vnet/overlay/v1/AgentInfo.js';
 export type {
   AgentOverlayInfo,

@@ -2,10 +2,11 @@
 // copy the agent keeps on disk), parsed once into typed values: its VTEP, and per overlay the
 // overlay's networks, the node's blocks and the flags the data plane needs. A malformed message
 // is refused whole with the field that is wrong.
+
+import { quote } from '../input.js';
 import { type Ip4, type Ip6, type Net, parseNet, prefixOf, unicastMac } from '../net/addr.js';
 import { contains } from '../net/cidr.js';
 import type { Allocation__Output, VxLANInfo__Output } from './messages.js';
-import { quote } from './quote.js';
 
 /** One overlay as this node holds it. */
 export interface OverlayShare {
@@ -100,7 +101,7 @@ export function parseAllocation(m: Allocation__Output): NodeAllocation {
       block4: network(o.subnet, 4, `${at}.subnet`),
       block6: network(o.subnet6, 6, `${at}.subnet6`),
       enabled: (flags.get(name)?.enabled ?? o.info?.enabled) !== false,
-      isolated: flags.get(name)?.isolated !== false,
+      isolated: (flags.get(name)?.isolated ?? o.info?.isolated) !== false,
     };
     for (const [block, net, key] of [
       [share.block4, share.net4, 'subnet'],

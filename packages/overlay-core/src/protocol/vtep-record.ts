@@ -2,6 +2,8 @@
 // its VTEP (IPv4 with the VTEP subnet's prefix, IPv6, MAC) and its block of every enabled
 // overlay. On the wire it is JSON text; a record from the network is parsed here once, into typed
 // values, and what cannot be parsed is refused whole.
+
+import { isObject } from '../input.js';
 import { type Ip4, type Ip6, ip4, type Net, parseNet, prefixOf, unicastMac } from '../net/addr.js';
 
 /** The gossip key of a node's record. */
@@ -34,9 +36,6 @@ export interface VtepRecord {
   mac: string;
   blocks: ReadonlyMap<string, Blocks>;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** An address given with or without a /prefix (the receiver does not use the prefix). */
 function address(v: unknown, family: 4 | 6): { value: bigint; text: string } | undefined {

@@ -12,7 +12,7 @@ export interface TlsFiles {
   key: Buffer;
 }
 
-export const TLS_FILES = { ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem' } as const;
+const TLS_FILES = { ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem' } as const;
 
 export async function loadTlsDir(dir: string): Promise<TlsFiles> {
   const read = async (name: string): Promise<Buffer> => {

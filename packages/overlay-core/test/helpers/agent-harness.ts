@@ -10,13 +10,18 @@ import { status } from '@grpc/grpc-js';
 import { NetlinkError, type Operation, type OperationResult } from '@vnet/netlink-ffi';
 import { pino } from 'pino';
 import type { Test } from 'tap';
-import { type AgentOptions, type RunningAgent, startAgent } from '../../src/agent/daemon.js';
+import {
+  type AgentDeps,
+  type AgentOptions,
+  type RunningAgent,
+  startAgent,
+} from '../../src/agent/daemon.js';
 import { type MasterApi, MasterCallError, type WatchHandle } from '../../src/api/client.js';
 import type { NetworkConfig } from '../../src/config/types.js';
 import type { Kernel } from '../../src/dataplane/kernel.js';
 import type { KernelState, Sysctl } from '../../src/dataplane/types.js';
 import { Ipam } from '../../src/ipam/ipam.js';
-import { allocationMessage } from '../../src/master/documents.js';
+import { allocationMessage } from '../../src/master/render.js';
 import { ip4 } from '../../src/net/addr.js';
 import type { OverlayStatusReport } from '../../src/protocol/allocation.js';
 import type { Allocation__Output, StatusReply__Output } from '../../src/protocol/messages.js';
@@ -180,8 +185,12 @@ export const gossipPort = 21_000 + (process.pid % 9_000);
 export interface HarnessAgent {
   agent: RunningAgent;
   kernel: ModelKernel;
+  /** Everything it logged (pino's JSON lines, parsed). */
+  logs: Record<string, unknown>[];
   /** GET of its HTTP API, parsed. */
   get<T>(path: string): Promise<{ status: number; body: T }>;
+  /** Its Prometheus text. */
+  metrics(): Promise<string>;
 }
 
 /** Starts an agent in-process at 127.0.0.n with a ModelKernel; stopped when `t` ends. */
@@ -190,10 +199,13 @@ export async function startTestAgent(
   master: MasterApi,
   n: number,
   options: Partial<AgentOptions> = {},
+  deps: Pick<AgentDeps, 'random'> = {},
 ): Promise<HarnessAgent> {
   const ip = `127.0.0.${n}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'vnet-agent-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vnet-agent-'));
   const kernel = new ModelKernel();
+  const logs: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
   const agent = await startAgent(
     {
       ip,
@@ -209,20 +221,22 @@ export async function startTestAgent(
       backoff: { initialMs: 20, maxMs: 100 },
       withdrawGraceMs: 200,
       reconcileIntervalMs: 60_000,
-      logger: pino({ level: process.env.VNET_TEST_LOG ?? 'silent' }),
+      logger,
       ...options,
     },
-    { kernel, masters: master, underlay: { ip: ip4(ip)!, dev: 'eth0', mtu: 1500 } },
+    { kernel, masters: master, underlay: { ip: ip4(ip)!, dev: 'eth0', mtu: 1500 }, ...deps },
   );
   t.teardown(async () => {
     await agent.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
+  const base = `http://127.0.0.1:${agent.port}`;
   const get = async <T>(path: string) => {
-    const r = await fetch(`http://127.0.0.1:${agent.port}${path}`);
+    const r = await fetch(`${base}${path}`);
     return { status: r.status, body: (await r.json()) as T };
   };
-  return { agent, kernel, get };
+  const metrics = () => fetch(`${base}/metrics`).then((r) => r.text());
+  return { agent, kernel, logs, get, metrics };
 }
 
 /** Polls `read` until `ok` holds (every 20 ms, up to `ms`); the last value is in the error. */

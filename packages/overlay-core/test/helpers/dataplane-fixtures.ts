@@ -1,8 +1,10 @@
 // Nodes and kernels for the data-plane tests: DC/OS's default overlay (9.0.0.0/8, /24 blocks,
 // VTEPs in 44.128.0.0/20), an IPv6 overlay, and a host with lo and eth0 as the kernel shows them.
+
+import { formatIpv6, parseIpv6 } from '@vnet/ip';
 import type { Link, Rule } from '@vnet/netlink-ffi';
 import type { KernelState, LocalNode } from '../../src/dataplane/types.js';
-import { ip4, ip6, parseNet } from '../../src/net/addr.js';
+import { type Ip6, ip4, parseNet } from '../../src/net/addr.js';
 import type { OverlayShare } from '../../src/protocol/node-allocation.js';
 import {
   parseRecord,
@@ -26,6 +28,13 @@ function kernelRule(family: 4 | 6, priority: number, table: number): Rule {
 }
 
 export const hex = (n: number): string => n.toString(16).padStart(2, '0');
+
+/** An IPv6 address as the parsers give it. */
+export function ip6(text: string): Ip6 {
+  const value = parseIpv6(text);
+  if (value === undefined) throw new Error(`fixture: ${text} is not an IPv6 address`);
+  return { value, text: formatIpv6(value) };
+}
 
 /** An overlay share from text, as an allocation from the masters would give it. */
 export function share(o: {
@@ -68,7 +77,7 @@ export function agent(
       ip: ip4(`44.128.0.${n}`)!,
       prefix: 20,
       mac: `70:b3:d5:80:00:${hex(n)}`,
-      ...(opts.dual && { ip6: ip6(`fd01:a::${n}`)!, prefix6: 64 }),
+      ...(opts.dual && { ip6: ip6(`fd01:a::${n}`), prefix6: 64 }),
     },
     overlays: opts.overlays ?? [
       share({ name: 'dcos', net4: '9.0.0.0/8', block4: `9.0.${n}.0/24` }),

@@ -7,9 +7,9 @@ import type { Link, Operation } from '@vnet/netlink-ffi';
 import fc from 'fast-check';
 import { desiredState } from '../../src/dataplane/desired.js';
 import type { DesiredState, LocalNode } from '../../src/dataplane/types.js';
-import { ip4, ip6 } from '../../src/net/addr.js';
+import { ip4 } from '../../src/net/addr.js';
 import type { VtepRecordJson } from '../../src/protocol/vtep-record.js';
-import { hex, record, share } from './dataplane-fixtures.js';
+import { hex, ip6, record, share } from './dataplane-fixtures.js';
 import type { KernelModel } from './kernel-model.js';
 
 interface Peer {
@@ -123,7 +123,7 @@ export function node(s: Scenario, variant?: Extract<Scenario['start'], { kind: '
       ip: ip4(`44.128.0.${LOCAL_OFFSET}`)!,
       prefix: 20,
       mac: `70:b3:d5:80:00:${variant?.mac ? 'ee' : hex(LOCAL_OFFSET)}`,
-      ...(s.dual && { ip6: ip6(`fd01:a::${LOCAL_OFFSET}`)!, prefix6: 64 }),
+      ...(s.dual && { ip6: ip6(`fd01:a::${LOCAL_OFFSET}`), prefix6: 64 }),
     },
     overlays,
   };

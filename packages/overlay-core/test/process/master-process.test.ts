@@ -129,7 +129,15 @@ t.test('a runtime overlay reaches a connected node through the stream', async (t
     { name: 'dcos', status: 'STATUS_FAILED', error: 'test', used: { mesos: 1, docker: 0 } },
   ]);
   t.equal(reported.changed, true);
-  await new Promise((r) => setTimeout(r, 500));
+  // Once this master has applied the report, a unary call on the same connection is a barrier:
+  // HTTP/2 delivers what the stream was sent before its answer.
+  const leader = await cluster.leader();
+  const commit = (await api(leader.http, 'GET', '/health')).body.commit as number;
+  for (let i = 0; i < 200; i++) {
+    if ((await api(c.http, 'GET', '/health')).body.applied >= commit) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await watcher.register('10.20.0.2', true);
   t.equal(updates.length, 1, 'no stream message for a status report');
   const added = await api(
     a.http,

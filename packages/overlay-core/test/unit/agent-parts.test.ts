@@ -6,7 +6,7 @@ import { Backoff } from '../../src/agent/backoff.js';
 import { inputsKey, localNode, networkSettings, ownRecord } from '../../src/agent/inputs.js';
 import { concernsVnet } from '../../src/agent/kernel-watch.js';
 import { Ipam } from '../../src/ipam/ipam.js';
-import { allocationMessage } from '../../src/master/documents.js';
+import { allocationMessage } from '../../src/master/render.js';
 import { ip4 } from '../../src/net/addr.js';
 import { parseAllocation } from '../../src/protocol/node-allocation.js';
 import { parseRecord, recordJson } from '../../src/protocol/vtep-record.js';

@@ -1,7 +1,7 @@
 // The storm checker catches planted violations (and passes a consistent state).
 import t from 'tap';
 import { Ipam } from '../../src/ipam/ipam.js';
-import { agentJson } from '../../src/master/documents.js';
+import { agentJson } from '../../src/master/render.js';
 import { allocationKey, checkAllocations } from '../helpers/allocation-check.js';
 import { dcosDefault } from '../helpers/configs.js';
 

@@ -8,7 +8,7 @@ import t from 'tap';
 import { ConfigError, type NetworkConfig } from '../../src/config/types.js';
 import { VtepExhaustedError } from '../../src/ipam/errors.js';
 import { Ipam } from '../../src/ipam/ipam.js';
-import { toStateJson } from '../../src/master/documents.js';
+import { toStateJson } from '../../src/master/render.js';
 import { type Cidr, contains, parseCidr } from '../../src/net/cidr.js';
 
 type Command =

@@ -7,7 +7,7 @@ import {
   VtepExhaustedError,
 } from '../../src/ipam/errors.js';
 import { Ipam } from '../../src/ipam/ipam.js';
-import { agentJson, toStateJson } from '../../src/master/documents.js';
+import { agentJson, toStateJson } from '../../src/master/render.js';
 import { dcosDefault } from '../helpers/configs.js';
 
 const seedState = JSON.parse(

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { MasterCallError, MasterClient } from '../../src/api/client.js';
 import { Ipam } from '../../src/ipam/ipam.js';
-import { allocationMessage } from '../../src/master/documents.js';
+import { allocationMessage } from '../../src/master/render.js';
 import { ERRORS, grpcStatusOf, MasterError } from '../../src/protocol/errors.js';
 import { type OverlayMasterHandlers, overlayMasterService } from '../../src/protocol/messages.js';
 import { dcosDefault } from '../helpers/configs.js';

@@ -7,13 +7,13 @@ import { status } from '@grpc/grpc-js';
 import { testSeed } from '@vnet/testkit';
 import fc from 'fast-check';
 import t from 'tap';
+import { quote } from '../../src/input.js';
 import { Ipam } from '../../src/ipam/ipam.js';
-import { allocationMessage } from '../../src/master/documents.js';
+import { allocationMessage } from '../../src/master/render.js';
 import { formatCidr, parseCidr } from '../../src/net/cidr.js';
 import { halves, mesosGateway, overlayOfBridge } from '../../src/protocol/allocation.js';
 import { ERRORS, grpcStatusOf, MasterError, RETRY_ELSEWHERE } from '../../src/protocol/errors.js';
 import { parseAllocation } from '../../src/protocol/node-allocation.js';
-import { quote } from '../../src/protocol/quote.js';
 import { parseOverlayReports } from '../../src/protocol/reports.js';
 import { parseRecord, recordJson } from '../../src/protocol/vtep-record.js';
 import { dcosDefault } from '../helpers/configs.js';
@@ -63,7 +63,6 @@ t.test('gossip records: random mutations of a record never throw (seeded)', asyn
   const seed = testSeed();
   const text = JSON.stringify(good);
   const mutated = fc.tuple(fc.nat(text.length - 1), fc.string({ maxLength: 4 }), fc.nat(3));
-  let parsed = 0;
   const result = fc.check(
     fc.property(fc.array(mutated, { maxLength: 6 }), (edits) => {
       let s = text;
@@ -75,13 +74,11 @@ t.test('gossip records: random mutations of a record never throw (seeded)', asyn
         return true;
       }
       const r = parseRecord(v);
-      if (r) parsed++;
       return r === undefined || typeof r.underlay.value === 'number';
     }),
     { seed, numRuns: 3000 },
   );
   t.notOk(result.failed, `seed ${seed}: ${fc.defaultReportMessage(result) ?? ''}`);
-  t.ok(parsed > 0, `some mutated records were still well-formed (${parsed})`);
 });
 
 function allocation() {
