@@ -5,14 +5,21 @@
 // masters are seams (`AgentDeps`): tests run the agent in-process against an in-memory kernel
 // and a scripted master.
 import { createServer, type Server } from 'node:http';
+import { formatIp } from '@vnet/ip';
+import { RecordStore } from '@vnet/navstar';
 import { Netlink } from '@vnet/netlink-ffi';
 import type { ProfileName } from '@vnet/swim';
 import type { Logger } from 'pino';
 import { type MasterApi, MasterClient } from '../api/client.js';
 import { type Kernel, KernelAdapter } from '../dataplane/kernel.js';
+import { AgentDns } from '../dns/agent-dns.js';
+import { GossipTaskSource } from '../dns/gossip-source.js';
+import { systemNameservers } from '../dns/resolv-conf.js';
 import { ip4 } from '../net/addr.js';
 import { formatHostPort, type HostPort } from '../net/host-port.js';
+import { dockerGateway, mesosGateway } from '../protocol/allocation.js';
 import type { AgentJson } from '../protocol/documents.js';
+import type { TaskSink } from '../protocol/task-record.js';
 import type { NodeAllocation, Vtep } from '../protocol/node-allocation.js';
 import { recordJson } from '../protocol/vtep-record.js';
 import type { TlsFiles } from '../security/tls.js';
@@ -25,6 +32,7 @@ import { type KernelWatch, watchKernel } from './kernel-watch.js';
 import { AgentMetrics } from './metrics.js';
 import { type ReconcileResult, Reconciler, type Trigger } from './reconciler.js';
 import { Registration } from './registration.js';
+import { TaskTable } from './tasks.js';
 
 export interface AgentOptions {
   /** The node's underlay IPv4 address: its identity with the masters and in the group. */
@@ -49,7 +57,18 @@ export interface AgentOptions {
   /** How long a vanished node's entries stay (so a brief flap does not tear routes down). */
   withdrawGraceMs: number;
   reconcileIntervalMs: number;
+  /** navstar on this node (absent: no DNS). */
+  dns?: DnsOptions;
   logger: Logger;
+}
+
+export interface DnsOptions {
+  /** UDP and TCP port on every address (53). */
+  port: number;
+  /** Addresses served besides the bridges' gateways (e.g. 127.0.0.1). */
+  listen: string[];
+  /** Resolvers for other names; default the node's own (/etc/resolv.conf). */
+  upstreams?: string[];
 }
 
 /** The agent's seams; each defaults to the real thing. */
@@ -66,6 +85,8 @@ export interface AgentDeps {
 
 export interface RunningAgent {
   port: number;
+  /** This node's tasks: where the CNI plugin's socket and the Docker watcher report. */
+  tasks: TaskSink;
   stop(): Promise<void>;
 }
 
@@ -81,6 +102,15 @@ async function findUnderlay(nl: Netlink, ip: string): Promise<Underlay> {
   }
   const link = await nl.links.get(addr.index);
   return { ip: ip4(ip)!, dev: link.name, mtu: link.mtu ?? 1500 };
+}
+
+/** Where this node's containers reach its DNS: the gateway of every bridge half it holds. */
+export function bridgeGateways(a: NodeAllocation | undefined, bridges: boolean): string[] {
+  if (!a || !bridges) return [];
+  return a.overlays.flatMap((o) => {
+    if (!o.enabled || !o.block4) return [];
+    return [mesosGateway(o.block4), dockerGateway(o.block4)].map((g) => formatIp(4, g.address));
+  });
 }
 
 export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Promise<RunningAgent> {
@@ -117,6 +147,13 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       ...(opts.gossipSettings && { settings: opts.gossipSettings }),
     });
     cleanups.push(() => gossip.stop());
+    const tasks = await TaskTable.load(
+      opts.ip,
+      { put: (key, record) => gossip.putOwn(key, record), delete: (key) => gossip.deleteOwn(key) },
+      opts.dataDir,
+      log,
+    );
+    cleanups.push(() => tasks.flushed());
 
     const client =
       deps.masters ??
@@ -216,7 +253,38 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     reconciler.on('reconciled', (r: ReconcileResult) => {
       if (r.ok) applied = { key: r.key, index: r.index };
       report(r);
+      void dns?.update(bridgeGateways(allocation, opts.bridges));
     });
+
+    let dns: AgentDns | undefined;
+    if (opts.dns) {
+      const records = new RecordStore();
+      const detach = records.attach(
+        new GossipTaskSource({
+          store: gossip.swim.store,
+          alive: (member) => gossip.alive(member),
+          graceMs: opts.withdrawGraceMs,
+          masters: opts.masters.flatMap((m) => (ip4(m.host) ? [m.host] : [])),
+          log,
+          onRejected: () => metrics.rejectedTasks.inc(),
+        }),
+        (e) => log.warn({ err: e.message }, 'a task record navstar refused'),
+      );
+      cleanups.push(detach);
+      // Never forward to ourselves (a node whose resolv.conf already names navstar).
+      const served = new Set(opts.dns.listen);
+      dns = new AgentDns({
+        store: records,
+        port: opts.dns.port,
+        listen: opts.dns.listen,
+        upstreams:
+          opts.dns.upstreams ?? (await systemNameservers()).filter((ip) => !served.has(ip)),
+        log,
+      });
+      const agentDns = dns;
+      cleanups.push(() => agentDns.close());
+      await dns.update(bridgeGateways(allocation, opts.bridges));
+    }
 
     if (nl && !deps.kernel) {
       let watch: KernelWatch | undefined;
@@ -269,6 +337,8 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
           reconcileRuns: reconciler.runs,
           allocationIndex: allocation?.index ?? 0,
           appliedIndex: applied.key === given.key ? given.index : applied.index,
+          tasks: tasks.size,
+          dns: dns?.addresses ?? [],
         }),
       }),
     );
@@ -300,7 +370,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       },
       'overlay agent started',
     );
-    return { port: (server.address() as { port: number }).port, stop: cleanup };
+    return { port: (server.address() as { port: number }).port, tasks, stop: cleanup };
   } catch (e) {
     await cleanup();
     throw e;

@@ -138,6 +138,26 @@ export class Gossip extends EventEmitter<GossipEvents> {
     this.opts.log.info({ record }, "published this node's VTEP record");
   }
 
+  /** Puts one of this node's own keys (a task record), bound to its liveness. */
+  putOwn(key: string, value: unknown): void {
+    try {
+      this.swim.store.put(key, value, { bound: true });
+    } catch (e) {
+      this.opts.log.error({ key: quote(key), err: (e as Error).message }, 'could not publish');
+    }
+  }
+
+  /** Deletes one of this node's own keys. */
+  deleteOwn(key: string): void {
+    this.swim.store.delete(key);
+  }
+
+  /** Whether the member of that name is alive (or only suspected). */
+  alive(member: string): boolean {
+    const state = this.swim.member(member)?.state;
+    return state === 'alive' || state === 'suspect';
+  }
+
   get members(): number {
     return this.swim.liveCount;
   }

@@ -12,6 +12,7 @@ export class AgentMetrics {
   readonly lag: Histogram;
   readonly registrations: Counter<'result'>;
   readonly rejectedRecords: Counter;
+  readonly rejectedTasks: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -54,6 +55,11 @@ export class AgentMetrics {
     this.rejectedRecords = new Counter({
       name: 'vnet_agent_gossip_records_rejected_total',
       help: 'Malformed gossip records that were ignored',
+      registers,
+    });
+    this.rejectedTasks = new Counter({
+      name: 'vnet_agent_gossip_tasks_rejected_total',
+      help: 'Task records in gossip that were ignored (malformed, or not published by the node they name)',
       registers,
     });
   }

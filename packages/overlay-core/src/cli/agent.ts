@@ -7,7 +7,15 @@ import type { HostPort } from '../net/host-port.js';
 import { readKeyringFile } from '../security/keyring.js';
 import { loadTlsDir } from '../security/tls.js';
 import { readTokenFile } from '../security/token.js';
-import { hostPortOption, hostPortsFlag, ipv4Flag, millisFlag, portFlag } from './flags.js';
+import {
+  hostPortOption,
+  hostPortsFlag,
+  ipv4Flag,
+  ipv4sFlag,
+  millisFlag,
+  portFlag,
+  resolversFlag,
+} from './flags.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 
 interface AgentFlags {
@@ -26,6 +34,10 @@ interface AgentFlags {
   registerBackoffMaxMs: number;
   withdrawGraceMs: number;
   reconcileIntervalMs: number;
+  dns: boolean;
+  dnsPort: number;
+  dnsListen: string[];
+  dnsUpstream?: string[];
   logLevel: string;
 }
 
@@ -85,6 +97,19 @@ export function addAgentCommand(program: Command): void {
       30_000,
     )
     .option('--reconcile-interval-ms <ms>', 'full reconcile period', millisFlag, 120_000)
+    .option('--no-dns', "do not run navstar (the tasks' DNS) on this node")
+    .option('--dns-port <port>', 'UDP and TCP port of navstar on every address', portFlag, 53)
+    .option(
+      '--dns-listen <ip,...>',
+      "addresses navstar serves besides every bridge's gateway (e.g. 127.0.0.1)",
+      ipv4sFlag,
+      [],
+    )
+    .option(
+      '--dns-upstream <ip[:port],...>',
+      'resolvers of every other name (default: the nameservers of /etc/resolv.conf)',
+      resolversFlag,
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (flags: AgentFlags) => {
       const logger = createLogger('vnet-agent', flags.logLevel);
@@ -111,6 +136,13 @@ export function addAgentCommand(program: Command): void {
           withdrawGraceMs: flags.withdrawGraceMs,
           reconcileIntervalMs: flags.reconcileIntervalMs,
           gossipProfile: flags.gossipProfile,
+          ...(flags.dns && {
+            dns: {
+              port: flags.dnsPort,
+              listen: flags.dnsListen,
+              ...(flags.dnsUpstream && { upstreams: flags.dnsUpstream }),
+            },
+          }),
           logger,
         });
       } catch (e) {

@@ -3,7 +3,7 @@
 import { parsePrefixLength } from '@vnet/ip';
 import { InvalidArgumentError, Option } from 'commander';
 import { quote } from '../input.js';
-import { ip4 } from '../net/addr.js';
+import { ip4, prefixOf } from '../net/addr.js';
 import { type HostPort, parseHostPort } from '../net/host-port.js';
 
 export function hostPortFlag(value: string): HostPort {
@@ -15,6 +15,23 @@ export function hostPortFlag(value: string): HostPort {
 /** A comma-separated list of host:port. */
 export function hostPortsFlag(value: string): HostPort[] {
   return value.split(',').map((v) => hostPortFlag(v.trim()));
+}
+
+/** A comma-separated list of IPv4 addresses. */
+export function ipv4sFlag(value: string): string[] {
+  return value.split(',').map((v) => ipv4Flag(v.trim()));
+}
+
+/** A comma-separated list of resolvers: IPv4 or IPv6 addresses, or IP:port ([IPv6]:port). */
+export function resolversFlag(value: string): string[] {
+  return value.split(',').map((v) => {
+    const item = v.trim();
+    const host = parseHostPort(item)?.host ?? item;
+    if (!ip4(host) && (host.includes('/') || !prefixOf(host, 6))) {
+      throw new InvalidArgumentError(`${quote(item)} is not an IP address or IP:port`);
+    }
+    return item;
+  });
 }
 
 export function ipv4Flag(value: string): string {

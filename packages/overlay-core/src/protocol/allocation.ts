@@ -67,3 +67,9 @@ export function mesosGateway(block: Cidr): { address: bigint; prefix: number } {
   const [mesos] = halves(block);
   return { address: mesos.network + 1n, prefix: mesos.prefix };
 }
+
+/** The gateway of a block's Docker half (on `d-<name>`): the half's first host address. */
+export function dockerGateway(block: Cidr): { address: bigint; prefix: number } {
+  const [, docker] = halves(block);
+  return { address: docker.network + 1n, prefix: docker.prefix };
+}

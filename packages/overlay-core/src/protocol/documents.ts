@@ -143,4 +143,8 @@ export interface AgentHealth {
    * the latest allocation (overlays, flags, MTUs) has been applied.
    */
   appliedIndex: number;
+  /** Tasks this node publishes. */
+  tasks: number;
+  /** Addresses navstar answers at (empty without DNS). */
+  dns: string[];
 }
