@@ -9,10 +9,14 @@
 //    and over the same topology built by hand with iproute2 on the same nodes (the anchor),
 //    alternating runs.
 //
-// Last line: the DESIGN.md JSON of the data plane (`dataplane-...`), after the convergence one.
+// 3. DNS: dnsperf at a node's navstar fed by gossip with 10,000 tasks, against unbound with the same
+//    records in the same node (bench/dns.ts).
+//
+// Last lines: the DESIGN.md JSON of each part (`convergence-...`, `dataplane-...`, `dns-...`).
 //
 // Env: BENCH_AGENTS (20), BENCH_REPEATS (5), BENCH_IPERF_RUNS (5), BENCH_IPERF_SECONDS (5),
-// BENCH_GRACE_MS (1000), BENCH_PARTS (convergence,dataplane).
+// BENCH_GRACE_MS (1000), BENCH_PARTS (convergence,dataplane,dns), BENCH_DNS_TASKS (10000),
+// BENCH_DNS_SECONDS (10), BENCH_DNS_ROUNDS (2).
 import { benchResultLine, median, percentile } from '@vnet/testkit';
 import {
   Cluster,
@@ -24,13 +28,14 @@ import {
   type VnetDaemon,
   waitFor,
 } from '../src/index.js';
+import { dnsBench } from './dns.js';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 20);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const IPERF_RUNS = Number(process.env.BENCH_IPERF_RUNS ?? 5);
 const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 5);
 const GRACE_MS = Number(process.env.BENCH_GRACE_MS ?? 1000);
-const PARTS = (process.env.BENCH_PARTS ?? 'convergence,dataplane').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'convergence,dataplane,dns').split(',');
 
 const CONFIG = `
 vtep_subnet: 44.128.0.0/20
@@ -410,6 +415,7 @@ let conv: Record<string, number> | undefined;
 if (PARTS.includes('convergence')) conv = await convergence();
 let dp: Record<Plane, number> | undefined;
 if (PARTS.includes('dataplane')) dp = await dataplane();
+const dns = PARTS.includes('dns') ? await dnsBench() : undefined;
 if (conv) {
   console.log(
     benchResultLine({
@@ -430,6 +436,18 @@ if (dp) {
       ours: Math.round(dp.vnet),
       anchor: 'hand-built-vxlan-iproute2-dcos-nat-table42',
       anchorValue: Math.round(dp.hand),
+      higherIsBetter: true,
+    }),
+  );
+}
+if (dns) {
+  console.log(
+    benchResultLine({
+      bench: 'dns-navstar-gossip-10000-tasks-udp-qps',
+      unit: 'queries/s',
+      ours: Math.round(dns.navstar),
+      anchor: 'unbound-1-thread-local-data-same-records',
+      anchorValue: Math.round(dns.unbound),
       higherIsBetter: true,
     }),
   );

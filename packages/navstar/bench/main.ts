@@ -6,10 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { benchResultLine } from '@vnet/testkit';
+import { benchResultLine, startUnbound, type Unbound } from '@vnet/testkit';
 import { NavstarServer } from '../src/server/server.js';
 import { RecordStore } from '../src/store.js';
-import { startUnbound, type Unbound } from '../test/helpers/unbound.js';
 import { makeQueries, makeTasks } from './workload.js';
 
 const run = promisify(execFile);

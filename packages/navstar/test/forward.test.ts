@@ -1,12 +1,12 @@
 // Forwarding to a real unbound started on 127.0.0.1 for this test (it serves example.test and
 // refuses every other name), plus broken upstreams made of plain sockets for fault injection.
 import dgram from 'node:dgram';
+import { startUnbound, type Unbound } from '@vnet/testkit';
 import t from 'tap';
 import { parseUpstream } from '../src/forward/upstream.js';
 import { NavstarServer } from '../src/server/server.js';
 import { RecordStore } from '../src/store.js';
 import { answers, dig } from './helpers/dig.js';
-import { startUnbound, type Unbound } from './helpers/unbound.js';
 
 const bigTxt = Array.from(
   { length: 10 },

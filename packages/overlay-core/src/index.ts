@@ -36,3 +36,13 @@ export type {
 } from './protocol/documents.js';
 export { ERRORS, type ErrorCode, RETRY_ELSEWHERE } from './protocol/errors.js';
 export type { Allocation__Output } from './protocol/messages.js';
+export {
+  parseTaskRecord,
+  TASK_PREFIX,
+  type TaskPortJson,
+  type TaskRecordJson,
+  type TaskReport,
+  type TaskRuntime,
+  type TaskSink,
+  taskKey,
+} from './protocol/task-record.js';

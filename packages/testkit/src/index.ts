@@ -37,4 +37,5 @@ export { freePorts, PortTakenError, portTakenIn, withFreePorts } from './ports.j
 export { requireRoot } from './root.js';
 export { mulberry32, testSeed, testSeeds } from './seed.js';
 export { median, percentile } from './stats.js';
+export { startUnbound, type Unbound, type UnboundOptions } from './unbound.js';
 export { type ClusterOptions, httpApi, MasterCluster, type MasterProc } from './vnet-masters.js';

@@ -1,14 +1,16 @@
-// A real unbound (Debian) on 127.0.0.1, serving local zones, for tests and the bench: started on a
-// free port (again on another when that one was taken before unbound bound it), stopped by its
-// PID and its directory removed.
+// A real unbound (Debian) serving local zones, for tests and benches: on 127.0.0.1 by default, or
+// on an address inside a network namespace; started on a free port unless one is given (again on
+// another when that one was taken before unbound bound it), up once `dig` gets a reply, stopped
+// by its PID and its directory removed. Nothing is ever recursed: every other name is refused.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PortTakenError, portTakenIn, withFreePorts } from '@vnet/testkit';
-import { buildQuery, udpExchange } from './packets.js';
+import { run } from './exec.js';
+import { PortTakenError, portTakenIn, withFreePorts } from './ports.js';
 
 export interface Unbound {
+  address: string;
   port: number;
   stop(): Promise<void>;
 }
@@ -22,17 +24,28 @@ export interface UnboundOptions {
   probe: string;
   /** num-threads; default 1. */
   threads?: number;
+  /** The namespace to run in (`ip netns exec`); default this one. */
+  netns?: string;
+  /** The address to serve; default 127.0.0.1. */
+  address?: string;
+  /** The port; default a free one of 127.0.0.1 (only meaningful in this namespace). */
+  port?: number;
 }
 
 export function startUnbound(opts: UnboundOptions): Promise<Unbound> {
+  if (opts.port !== undefined) return startOn(opts.port, opts);
   return withFreePorts('unbound', 1, ([port]) => startOn(port!, opts));
 }
 
+const inNs = (netns: string | undefined, argv: string[]) =>
+  netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv;
+
 async function startOn(port: number, opts: UnboundOptions): Promise<Unbound> {
-  const dir = mkdtempSync(join(tmpdir(), `navstar-unbound-${process.pid}-`));
+  const address = opts.address ?? '127.0.0.1';
+  const dir = mkdtempSync(join(tmpdir(), `vnet-unbound-${process.pid}-`));
   const conf = [
     'server:',
-    '  interface: 127.0.0.1',
+    `  interface: ${address}`,
     `  port: ${port}`,
     '  do-daemonize: no',
     '  username: ""',
@@ -44,8 +57,8 @@ async function startOn(port: number, opts: UnboundOptions): Promise<Unbound> {
     '  verbosity: 0',
     '  do-ip6: no',
     `  num-threads: ${opts.threads ?? 1}`,
-    '  access-control: 127.0.0.0/8 allow',
-    // Nothing may leave 127.0.0.1: every name outside the test's zones is refused, never recursed.
+    '  access-control: 0.0.0.0/0 allow',
+    // Nothing may leave: every name outside the test's zones is refused, never recursed.
     '  local-zone: "." refuse',
     ...Object.entries(opts.zones).map(([z, type]) => `  local-zone: "${z}." ${type}`),
     // Single quotes around records that contain double quotes (TXT strings).
@@ -55,9 +68,8 @@ async function startOn(port: number, opts: UnboundOptions): Promise<Unbound> {
   ];
   const file = join(dir, 'unbound.conf');
   writeFileSync(file, `${conf.join('\n')}\n`);
-  const child: ChildProcess = spawn('unbound', ['-d', '-c', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const [cmd, ...args] = inNs(opts.netns, ['unbound', '-d', '-c', file]);
+  const child: ChildProcess = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr += d;
@@ -71,14 +83,24 @@ async function startOn(port: number, opts: UnboundOptions): Promise<Unbound> {
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 10_000;
+  const probe = inNs(opts.netns, [
+    'dig',
+    `@${address}`,
+    '-p',
+    String(port),
+    '+tries=1',
+    '+time=1',
+    opts.probe,
+  ]);
   for (;;) {
-    const r = await udpExchange(port, buildQuery({ name: opts.probe }), 200);
-    if (r) break;
+    const r = await run(probe, { timeoutMs: 3_000 });
+    if (r.code === 0) break; // any answer: unbound is serving
     if (Date.now() > deadline || child.exitCode !== null) {
       await stop();
       if (portTakenIn(stderr)) throw new PortTakenError(stderr.trim());
-      throw new Error(`unbound did not start on 127.0.0.1:${port}: ${stderr}`);
+      throw new Error(`unbound did not start on ${address}:${port}: ${stderr}`);
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
-  return { port, stop };
+  return { address, port, stop };
 }
