@@ -19,8 +19,8 @@ import { ip4 } from '../net/addr.js';
 import { formatHostPort, type HostPort } from '../net/host-port.js';
 import { dockerGateway, mesosGateway } from '../protocol/allocation.js';
 import type { AgentJson } from '../protocol/documents.js';
-import type { TaskSink } from '../protocol/task-record.js';
 import type { NodeAllocation, Vtep } from '../protocol/node-allocation.js';
+import type { TaskSink } from '../protocol/task-record.js';
 import { recordJson } from '../protocol/vtep-record.js';
 import type { TlsFiles } from '../security/tls.js';
 import { AllocationStore } from './allocation-file.js';
@@ -29,6 +29,7 @@ import { Gossip } from './gossip.js';
 import { agentHttpHandler } from './http.js';
 import { inputsKey, localNode, networkSettings, ownRecord, type Underlay } from './inputs.js';
 import { type KernelWatch, watchKernel } from './kernel-watch.js';
+import { MastersWatch } from './masters-watch.js';
 import { AgentMetrics } from './metrics.js';
 import { type ReconcileResult, Reconciler, type Trigger } from './reconciler.js';
 import { Registration } from './registration.js';
@@ -259,18 +260,21 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     let dns: AgentDns | undefined;
     if (opts.dns) {
       const records = new RecordStore();
-      const detach = records.attach(
-        new GossipTaskSource({
-          store: gossip.swim.store,
-          alive: (member) => gossip.alive(member),
-          graceMs: opts.withdrawGraceMs,
-          masters: opts.masters.flatMap((m) => (ip4(m.host) ? [m.host] : [])),
-          log,
-          onRejected: () => metrics.rejectedTasks.inc(),
-        }),
-        (e) => log.warn({ err: e.message }, 'a task record navstar refused'),
+      const source = new GossipTaskSource({
+        store: gossip.swim.store,
+        alive: (member) => gossip.alive(member),
+        graceMs: opts.withdrawGraceMs,
+        masters: opts.masters.flatMap((m) => (ip4(m.host) ? [m.host] : [])),
+        log,
+        onRejected: () => metrics.rejectedTasks.inc(),
+      });
+      const detach = records.attach(source, (e) =>
+        log.warn({ err: e.message }, 'a task record navstar refused'),
       );
       cleanups.push(detach);
+      const masters = new MastersWatch(client, (v) => source.setMasters(v.masters, v.leader), log);
+      masters.start();
+      cleanups.push(() => masters.stop());
       // Never forward to ourselves (a node whose resolv.conf already names navstar).
       const served = new Set(opts.dns.listen);
       dns = new AgentDns({

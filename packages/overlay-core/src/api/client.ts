@@ -8,6 +8,7 @@ import type { OverlayStatusReport } from '../protocol/allocation.js';
 import { RETRY_ELSEWHERE } from '../protocol/errors.js';
 import {
   type Allocation__Output,
+  type Masters__Output,
   type OverlayMasterClient,
   overlayMasterClient,
   type StatusReply__Output,
@@ -53,6 +54,11 @@ export interface MasterApi {
   watch(
     ip: string,
     onUpdate: (u: Allocation__Output) => void,
+    onEnd: (err: Error | undefined) => void,
+  ): WatchHandle;
+  /** Opens the masters stream on the master in use: the masters and the leader, then changes. */
+  watchMasters(
+    onUpdate: (m: Masters__Output) => void,
     onEnd: (err: Error | undefined) => void,
   ): WatchHandle;
   /** Moves to the next master (after a stream broke, say). */
@@ -139,7 +145,26 @@ export class MasterClient implements MasterApi {
     onUpdate: (u: Allocation__Output) => void,
     onEnd: (err: Error | undefined) => void,
   ): WatchHandle {
-    const stream = this.clients[this.current]!.Watch({ ip }, this.metadata());
+    return this.follow(this.clients[this.current]!.Watch({ ip }, this.metadata()), onUpdate, onEnd);
+  }
+
+  watchMasters(
+    onUpdate: (m: Masters__Output) => void,
+    onEnd: (err: Error | undefined) => void,
+  ): WatchHandle {
+    return this.follow(
+      this.clients[this.current]!.WatchMasters({}, this.metadata()),
+      onUpdate,
+      onEnd,
+    );
+  }
+
+  /** Hands a server stream's messages to `onUpdate`, and its end (not a cancel) to `onEnd`. */
+  private follow<T>(
+    stream: grpc.ClientReadableStream<T>,
+    onUpdate: (m: T) => void,
+    onEnd: (err: Error | undefined) => void,
+  ): WatchHandle {
     let ended = false;
     const end = (err?: Error) => {
       if (ended) return;

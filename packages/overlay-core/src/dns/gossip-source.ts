@@ -16,7 +16,7 @@ export interface GossipTaskSourceOptions {
   alive(member: string): boolean;
   /** How long the records of a node that is gone still answer. */
   graceMs: number;
-  /** The masters' IPs (`master.dcos`). */
+  /** The masters' IPs (`master.dcos`) until the masters say (see `setMasters`). */
   masters: string[];
   log: Logger;
   /** Called for every record ignored as malformed or misattributed. */
@@ -54,7 +54,23 @@ function toNavstar(entry: StoreEntry, opts: GossipTaskSourceOptions): TaskRecord
 }
 
 export class GossipTaskSource implements RecordSource {
-  constructor(private readonly opts: GossipTaskSourceOptions) {}
+  private masters: string[];
+  private leader: string | null = null;
+  private readonly subscribers = new Set<(event: SourceEvent) => void>();
+
+  constructor(private readonly opts: GossipTaskSourceOptions) {
+    this.masters = opts.masters;
+  }
+
+  /** The masters and the leader as the masters say (`master.dcos`, `leader.dcos`). */
+  setMasters(masters: string[], leader: string | null): void {
+    this.masters = masters;
+    this.leader = leader;
+    for (const s of this.subscribers) {
+      s({ type: 'masters', ips: masters });
+      s({ type: 'leader', ip: leader });
+    }
+  }
 
   subscribe(onEvent: (event: SourceEvent) => void): () => void {
     const opts = this.opts;
@@ -75,7 +91,7 @@ export class GossipTaskSource implements RecordSource {
         for (const id of leaving.keys()) keep(id);
         held.clear();
         for (const t of tasks) held.add(t.id);
-        onEvent({ type: 'snapshot', tasks, masters: opts.masters, leader: null });
+        onEvent({ type: 'snapshot', tasks, masters: this.masters, leader: this.leader });
       } else if (ev.type === 'put') {
         const task = toNavstar(ev.entry, opts);
         const id = ev.entry.key.slice(TASK_PREFIX.length);
@@ -96,7 +112,9 @@ export class GossipTaskSource implements RecordSource {
         } else drop(id);
       }
     });
+    this.subscribers.add(onEvent);
     return () => {
+      this.subscribers.delete(onEvent);
       sub.close();
       for (const t of leaving.values()) clearTimeout(t);
       leaving.clear();

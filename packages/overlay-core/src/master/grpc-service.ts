@@ -8,10 +8,12 @@ import type * as grpc from '@grpc/grpc-js';
 import type { RaftNode } from '@vnet/raft';
 import { quote } from '../input.js';
 import { normalizeNodeIp } from '../ipam/ipam.js';
+import { parseHostPort } from '../net/host-port.js';
 import type { OverlayStatusReport } from '../protocol/allocation.js';
 import { ERRORS, grpcStatusOf, MasterError } from '../protocol/errors.js';
 import {
   type Allocation__Output,
+  type Masters,
   type OverlayMasterHandlers,
   overlayMasterService,
   type StatusReply,
@@ -45,6 +47,19 @@ function nodeIp(ip: unknown): string {
 function failure(r: CommandResult): MasterError {
   if (r.ok) return new MasterError('INTERNAL', `unexpected result of ${r.op}`);
   return new MasterError(r.code, r.message);
+}
+
+/** How often a WatchMasters stream checks for a membership change (leader changes push at once). */
+const MASTERS_CHECK_MS = 5_000;
+
+/** The masters' hosts and the leader's, from the Raft node's view of its members. */
+function mastersOf(node: RaftNode<CommandResult>): Masters {
+  const s = node.status();
+  const host = (address: string | undefined) => (address && parseHostPort(address)?.host) ?? '';
+  return {
+    masters: Object.values(s.addresses).map(host).filter(Boolean).sort(),
+    leader: host(s.leaderAddress),
+  };
 }
 
 export function overlayMasterImplementation(deps: ServiceDeps): OverlayMasterHandlers {
@@ -171,6 +186,33 @@ export function overlayMasterImplementation(deps: ServiceDeps): OverlayMasterHan
         const deleted = change.deleted.includes(ip);
         if (change.config || change.nodes.includes(ip) || deleted) push(change.index, deleted);
       });
+      call.on('cancelled', off);
+      call.on('close', off);
+      call.on('error', off);
+    },
+    WatchMasters: (call) => {
+      try {
+        authorize(call.metadata.get('authorization')[0]);
+      } catch (e) {
+        call.emit('error', grpcStatusOf(e));
+        return;
+      }
+      let last = '';
+      const push = () => {
+        const m = mastersOf(node);
+        const key = JSON.stringify(m);
+        if (key === last) return;
+        last = key;
+        call.write(m);
+      };
+      push();
+      const onLeader = () => push();
+      node.on('leader', onLeader);
+      const timer = setInterval(push, MASTERS_CHECK_MS);
+      const off = () => {
+        node.off('leader', onLeader);
+        clearInterval(timer);
+      };
       call.on('cancelled', off);
       call.on('close', off);
       call.on('error', off);

@@ -16,6 +16,7 @@ export type {
 } from './generated/vnet/overlay/v1/AgentOverlayInfo.js';
 export type { Allocation, Allocation__Output } from './generated/vnet/overlay/v1/Allocation.js';
 export type { BridgeInfo__Output } from './generated/vnet/overlay/v1/BridgeInfo.js';
+export type { Masters, Masters__Output } from './generated/vnet/overlay/v1/Masters.js';
 export type {
   NetworkConfig as NetworkMessage,
   NetworkConfig__Output as NetworkMessage__Output,

@@ -123,6 +123,17 @@ export class ScriptedMaster implements MasterApi {
     return this.allocation(ip);
   }
 
+  /** What WatchMasters streams (nothing until a test sets it). */
+  mastersView: { masters: string[]; leader: string } | undefined;
+
+  watchMasters(
+    onUpdate: (m: { masters: string[]; leader: string }) => void,
+    _onEnd: (err: Error | undefined) => void,
+  ): WatchHandle {
+    if (this.mastersView) onUpdate(this.mastersView);
+    return { cancel: () => {} };
+  }
+
   async reportStatus(ip: string, overlays: OverlayStatusReport[]): Promise<StatusReply__Output> {
     this.reports.push({ ip, overlays });
     return { changed: true };

@@ -454,6 +454,28 @@ t.test('the token guards every change; reads stay open', async (t) => {
   t.match(badReport.message, /overlays\[0\]\.name: required/);
 });
 
+t.test(
+  'WatchMasters: every master and the leader, from any master; the token guards it',
+  async (t) => {
+    const view = await new Promise<{ masters?: string[]; leader?: string }>((resolve, reject) => {
+      const h = clients[2]!.watchMasters(
+        (m) => {
+          h.cancel();
+          resolve(m);
+        },
+        (e) => reject(e ?? new Error('the stream ended without a message')),
+      );
+    });
+    t.same(view, { masters: ['127.0.0.1', '127.0.0.1', '127.0.0.1'], leader: '127.0.0.1' });
+    const stranger = new MasterClient([c.grpc]);
+    t.teardown(() => stranger.close());
+    const err = await new Promise<Error | undefined>((resolve) => {
+      stranger.watchMasters(() => resolve(undefined), resolve);
+    });
+    t.match(err, { code: grpc.status.UNAUTHENTICATED }, 'a node without the token gets nothing');
+  },
+);
+
 t.test('a restart with a conflicting config file is refused with the way out', async (t) => {
   for (const m of cluster.masters) await cluster.kill(m, 'SIGTERM');
   t.same(

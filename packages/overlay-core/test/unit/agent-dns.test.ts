@@ -41,6 +41,7 @@ function resolverAt(address: string, port: number) {
 t.test('tasks published by one agent resolve at every agent', async (t) => {
   const [dnsPort] = await freePorts(1);
   const master = new ScriptedMaster(dcosDefault());
+  master.mastersView = { masters: ['10.0.0.8', '10.0.0.9'], leader: '10.0.0.9' };
   const dataDirA = mkdtempSync(join(tmpdir(), 'vnet-agent-'));
   t.teardown(() => rmSync(dataDirA, { recursive: true, force: true }));
   const dns = (ip: string) => ({ dns: { port: dnsPort!, listen: [ip], upstreams: [] } });
@@ -54,6 +55,8 @@ t.test('tasks published by one agent resolve at every agent', async (t) => {
     (h) => h.body.dns.length > 0,
   );
 
+  t.same(await atB('master.dcos'), ['10.0.0.8', '10.0.0.9'], 'the masters, as they say');
+  t.same(await atB('leader.dcos.thisdcos.directory'), ['10.0.0.9'], 'and their leader');
   a.agent.tasks.upsert(web('cni-1', '9.0.0.2'));
   a.agent.tasks.upsert(
     web('cni-2', '9.0.0.3', { ports: [{ protocol: 'tcp', containerPort: 80, hostPort: 8080 }] }),

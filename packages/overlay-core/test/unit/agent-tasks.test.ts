@@ -64,7 +64,10 @@ t.test('task reports: checked, addresses canonical, clear errors', async (t) => 
       /containerIps\[0\] "9.0.1.2\/25" is not an IP/,
     ],
     [{ ...report('e'), ports: [{ containerPort: 0 }] }, /ports\[0\].containerPort 0 is not a port/],
-    [{ ...report('f'), name: 'x'.repeat(100_000) }, /name "x{64}"… \(100000 characters\) must be a string/],
+    [
+      { ...report('f'), name: 'x'.repeat(100_000) },
+      /name "x{64}"… \(100000 characters\) must be a string/,
+    ],
     [{ ...report('g'), containerIps: Array(17).fill('9.0.1.2') }, /at most 16 addresses/],
   ];
   for (const [input, msg] of bad) t.throws(() => parseTaskReport(input), msg);

@@ -27,6 +27,7 @@ async function fakeMaster(
     },
     ReportStatus: (_call, cb) => cb(null, { changed: false }),
     Watch: (call) => call.end(),
+    WatchMasters: (call) => call.end(),
   };
   server.addService(overlayMasterService(), handlers);
   const bound = await new Promise<number>((resolve, reject) =>

@@ -8,6 +8,8 @@ import type { AgentOverlayInfo as _vnet_overlay_v1_AgentOverlayInfo, AgentOverla
 import type { Allocation as _vnet_overlay_v1_Allocation, Allocation__Output as _vnet_overlay_v1_Allocation__Output } from './vnet/overlay/v1/Allocation.js';
 import type { BackendInfo as _vnet_overlay_v1_BackendInfo, BackendInfo__Output as _vnet_overlay_v1_BackendInfo__Output } from './vnet/overlay/v1/BackendInfo.js';
 import type { BridgeInfo as _vnet_overlay_v1_BridgeInfo, BridgeInfo__Output as _vnet_overlay_v1_BridgeInfo__Output } from './vnet/overlay/v1/BridgeInfo.js';
+import type { Masters as _vnet_overlay_v1_Masters, Masters__Output as _vnet_overlay_v1_Masters__Output } from './vnet/overlay/v1/Masters.js';
+import type { MastersRequest as _vnet_overlay_v1_MastersRequest, MastersRequest__Output as _vnet_overlay_v1_MastersRequest__Output } from './vnet/overlay/v1/MastersRequest.js';
 import type { NetworkConfig as _vnet_overlay_v1_NetworkConfig, NetworkConfig__Output as _vnet_overlay_v1_NetworkConfig__Output } from './vnet/overlay/v1/NetworkConfig.js';
 import type { OverlayInfo as _vnet_overlay_v1_OverlayInfo, OverlayInfo__Output as _vnet_overlay_v1_OverlayInfo__Output } from './vnet/overlay/v1/OverlayInfo.js';
 import type { OverlayMasterClient as _vnet_overlay_v1_OverlayMasterClient, OverlayMasterDefinition as _vnet_overlay_v1_OverlayMasterDefinition } from './vnet/overlay/v1/OverlayMaster.js';
@@ -33,6 +35,8 @@ export interface ProtoGrpcType {
         Allocation: MessageTypeDefinition<_vnet_overlay_v1_Allocation, _vnet_overlay_v1_Allocation__Output>
         BackendInfo: MessageTypeDefinition<_vnet_overlay_v1_BackendInfo, _vnet_overlay_v1_BackendInfo__Output>
         BridgeInfo: MessageTypeDefinition<_vnet_overlay_v1_BridgeInfo, _vnet_overlay_v1_BridgeInfo__Output>
+        Masters: MessageTypeDefinition<_vnet_overlay_v1_Masters, _vnet_overlay_v1_Masters__Output>
+        MastersRequest: MessageTypeDefinition<_vnet_overlay_v1_MastersRequest, _vnet_overlay_v1_MastersRequest__Output>
         NetworkConfig: MessageTypeDefinition<_vnet_overlay_v1_NetworkConfig, _vnet_overlay_v1_NetworkConfig__Output>
         OverlayInfo: MessageTypeDefinition<_vnet_overlay_v1_OverlayInfo, _vnet_overlay_v1_OverlayInfo__Output>
         OverlayMaster: SubtypeConstructor<typeof grpc.Client, _vnet_overlay_v1_OverlayMasterClient> & { service: _vnet_overlay_v1_OverlayMasterDefinition }
