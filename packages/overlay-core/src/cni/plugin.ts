@@ -192,7 +192,7 @@ const textOr = (...vs: unknown[]): string | undefined =>
   vs.find((v): v is string => typeof v === 'string' && v !== '');
 
 async function add(conf: Conf, env: PluginInput['env']): Promise<CniResult> {
-  const [containerId, ifname] = need(env, 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME');
+  const [containerId, , ifname] = need(env, 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME');
   const prev = conf.prevResult;
   if (!prev || typeof prev !== 'object') {
     throw new CniError(
