@@ -181,16 +181,30 @@ async function startCommand(s: TaskState): Promise<number> {
   }
 }
 
-/** Tears a task down: the command's process group, CNI DEL, the namespace, its files. */
-async function teardown(dir: string, s: TaskState): Promise<string[]> {
-  const problems: string[] = [];
-  if (s.pid !== undefined && startTime(s.pid) === s.pidStart) {
+const STOP_GRACE_MS = 5_000;
+
+/** SIGTERM to the task's process group (its own session), SIGKILL after a grace period. */
+async function kill(pid: number): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
     try {
-      process.kill(-s.pid, 'SIGKILL'); // its own session and group: the whole task goes
+      process.kill(-pid, sig);
     } catch {
       // already gone
     }
+  };
+  const started = startTime(pid);
+  signal('SIGTERM');
+  for (let waited = 0; waited < STOP_GRACE_MS; waited += 50) {
+    if (startTime(pid) !== started) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
+  signal('SIGKILL');
+}
+
+/** Tears a task down: the command's process group, CNI DEL, the namespace, its files. */
+async function teardown(dir: string, s: TaskState): Promise<string[]> {
+  const problems: string[] = [];
+  if (s.pid !== undefined && startTime(s.pid) === s.pidStart) await kill(s.pid);
   try {
     await delNetworkList(s.confList, runtimeConf(s), s.result, { cniPath: s.cniPath });
   } catch (e) {
