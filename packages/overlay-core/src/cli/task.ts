@@ -1,6 +1,6 @@
 // `vnet task run|list|stop|check`: tasks on an overlay through its CNI config list, each in its own
 // network namespace (a small CNI runtime, src/cni/tasks.ts), reported to the agent by vnet's plugin.
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CNI_CONF_DIR, DEFAULT_CNI_PATH } from '../cni/exec.js';
 import type { CniPortMapping } from '../cni/spec.js';
 import {
@@ -74,7 +74,11 @@ export function addTaskCommand(program: Command): void {
       .option('--framework <name>', 'the framework name', 'vnet')
       .option('--port <container:host[/udp]>', 'map a host port to the task; repeatable', portSpec)
       .option('--cni-conf-dir <dir>', 'CNI network config lists', DEFAULT_CNI_CONF_DIR)
-      .option('--cni-path <dirs>', 'CNI plugin dirs, :-separated', cniPathFlag, DEFAULT_CNI_PATH)
+      .addOption(
+        new Option('--cni-path <dirs>', 'CNI plugin dirs, :-separated')
+          .argParser(cniPathFlag)
+          .default(DEFAULT_CNI_PATH, DEFAULT_CNI_PATH.join(':')),
+      )
       .option('--json', 'print the task as JSON')
       .argument('<cmd...>', 'the command (after --)'),
   ).action(
