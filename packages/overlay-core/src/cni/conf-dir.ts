@@ -77,3 +77,35 @@ export async function syncCniConfigs(
   }
   return { written, removed };
 }
+
+/** One address host-local holds for a container. */
+export interface CniLease {
+  ip: string;
+  containerId: string;
+  ifname: string;
+}
+
+/**
+ * The leases host-local holds on one network (`<dataDir>/<network>/<ip>`, each holding
+ * `<container id>\r\n<ifname>`): the addresses in use in the node's CNI half, for the agent's
+ * address usage and exhaustion, and to drop reported tasks whose lease is gone.
+ */
+export async function readCniLeases(dataDir: string, network: string): Promise<CniLease[]> {
+  const dir = join(dataDir, network);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const leases: CniLease[] = [];
+  // Lease files are named by the address; `lock` and `last_reserved_ip.N` are host-local's own.
+  for (const ip of names.filter((n) => /^[0-9.]+$|:/.test(n)).sort()) {
+    const text = await readOrUndefined(join(dir, ip));
+    if (text === undefined) continue; // released meanwhile
+    const [containerId = '', ifname = ''] = text.split(/\r?\n/);
+    leases.push({ ip, containerId: containerId.trim(), ifname: ifname.trim() });
+  }
+  return leases;
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alive, ipJson, listNetns, netns, netnsArgv, requireRoot, run, runOk } from '@vnet/testkit';
 import t from 'tap';
-import { syncCniConfigs } from '../../src/cni/conf-dir.js';
+import { readCniLeases, syncCniConfigs } from '../../src/cni/conf-dir.js';
 import { cniConfigLists } from '../../src/cni/conflist.js';
 import { type ExhaustedReport, startTaskSocket } from '../../src/cni/task-socket.js';
 import { VNET } from '../helpers/configs.js';
@@ -115,6 +115,11 @@ t.test('vnet task run / check / stop through the real plugins', async (t) => {
   ]);
   t.same(web.ips, ['9.0.1.2/25'], 'the first address of the lower half');
   t.same(web.ports, ['80:8080', '53:5353/udp']);
+  t.same(
+    await readCniLeases(leases, 'dcos'),
+    [{ ip: '9.0.1.2', containerId: web.id.slice(4), ifname: 'eth0' }],
+    "host-local's lease, as the agent reads it",
+  );
   const [eth0] = await ipJson<IpAddr[]>(web.netns, 'addr', 'show', 'dev', 'eth0');
   t.equal(eth0?.mtu, 1400, 'container MTU');
   t.same(

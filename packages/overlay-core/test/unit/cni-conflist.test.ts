@@ -1,9 +1,17 @@
 // The node's CNI config lists (pure) and their conf dir (files vnet owns, atomic, idempotent).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { confListFileName, syncCniConfigs } from '../../src/cni/conf-dir.js';
+import { confListFileName, readCniLeases, syncCniConfigs } from '../../src/cni/conf-dir.js';
 import { type ConfListNode, cniConfigLists } from '../../src/cni/conflist.js';
 import { share } from '../helpers/dataplane-fixtures.js';
 
@@ -132,3 +140,23 @@ t.test('syncCniConfigs creates a missing dir', async (t) => {
   const r = await syncCniConfigs(join(base, 'a/b'), cniConfigLists(node([dcos])));
   t.same(r.written, ['vnet-dcos.conflist']);
 });
+
+t.test(
+  'readCniLeases: the addresses host-local holds, with their container and interface',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'vnet-cni-leases-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    t.same(await readCniLeases(dir, 'dcos'), [], 'no network dir yet');
+    mkdirSync(join(dir, 'dcos'));
+    writeFileSync(join(dir, 'dcos', 'lock'), '');
+    writeFileSync(join(dir, 'dcos', 'last_reserved_ip.0'), '9.0.1.3');
+    writeFileSync(join(dir, 'dcos', '9.0.1.2'), 'abc\r\neth0');
+    writeFileSync(join(dir, 'dcos', '9.0.1.3'), 'def\r\nnet1');
+    writeFileSync(join(dir, 'dcos', 'fd01:b::2'), 'abc\r\neth0');
+    t.same(await readCniLeases(dir, 'dcos'), [
+      { ip: '9.0.1.2', containerId: 'abc', ifname: 'eth0' },
+      { ip: '9.0.1.3', containerId: 'def', ifname: 'net1' },
+      { ip: 'fd01:b::2', containerId: 'abc', ifname: 'eth0' },
+    ]);
+  },
+);
