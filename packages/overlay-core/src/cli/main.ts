@@ -3,10 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addAgentCommand } from './agent.js';
+import { addCniCommand } from './cni.js';
 import { configCheck, EXIT_INVALID } from './config-check.js';
 import { positiveIntFlag } from './flags.js';
 import { addMasterCommand } from './master.js';
 import { ApiError, addOperatorCommands } from './operator.js';
+import { addTaskCommand } from './task.js';
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
   addMasterCommand(program);
   addAgentCommand(program);
   addOperatorCommands(program);
+  addCniCommand(program);
+  addTaskCommand(program);
   return program;
 }
 
