@@ -29,6 +29,7 @@ import { Gossip } from './gossip.js';
 import { agentHttpHandler } from './http.js';
 import { inputsKey, localNode, networkSettings, ownRecord, type Underlay } from './inputs.js';
 import { type KernelWatch, watchKernel } from './kernel-watch.js';
+import { AgentCni, type CniOptions } from './cni.js';
 import { MastersWatch } from './masters-watch.js';
 import { AgentMetrics } from './metrics.js';
 import { type ReconcileResult, Reconciler, type Trigger } from './reconciler.js';
@@ -60,6 +61,8 @@ export interface AgentOptions {
   reconcileIntervalMs: number;
   /** navstar on this node (absent: no DNS). */
   dns?: DnsOptions;
+  /** CNI config lists and the task socket (absent: no CNI). */
+  cni?: CniOptions;
   logger: Logger;
 }
 
@@ -155,6 +158,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       log,
     );
     cleanups.push(() => tasks.flushed());
+    let cni: AgentCni | undefined;
 
     const client =
       deps.masters ??
@@ -233,6 +237,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       fromMaster = true;
       lastVtep = a.vtep ?? lastVtep;
       store.save(a);
+      void cni?.sync(a, opts.bridges);
       update('allocation');
       // The kernel may already hold it (a restart with the same allocation costs no reconcile):
       // then the last reconcile's statuses are this allocation's.
@@ -362,7 +367,16 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
 
     // What the last allocation says is checked at once (nothing is pruned before the group's
     // full state is known); then the masters' answer takes over.
-    if (allocation) update('start');
+    if (opts.cni) {
+      // A container started or stopped changes the bridge's ports: reconcile and report usage.
+      cni = await AgentCni.start(opts.cni, tasks, metrics, log, () => update('tasks'));
+      const agentCni = cni;
+      cleanups.push(() => agentCni.close());
+    }
+    if (allocation) {
+      void cni?.sync(allocation, opts.bridges);
+      update('start');
+    }
     registration.start();
     log.info(
       {

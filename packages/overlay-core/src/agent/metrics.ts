@@ -13,6 +13,8 @@ export class AgentMetrics {
   readonly registrations: Counter<'result'>;
   readonly rejectedRecords: Counter;
   readonly rejectedTasks: Counter;
+  readonly cniAddresses: Gauge<'overlay' | 'state'>;
+  readonly cniExhausted: Counter<'overlay'>;
 
   constructor() {
     const registers = [this.registry];
@@ -60,6 +62,18 @@ export class AgentMetrics {
     this.rejectedTasks = new Counter({
       name: 'vnet_agent_gossip_tasks_rejected_total',
       help: 'Task records in gossip that were ignored (malformed, or not published by the node they name)',
+      registers,
+    });
+    this.cniAddresses = new Gauge({
+      name: 'vnet_agent_cni_addresses',
+      help: "Container addresses of each overlay's CNI half on this node, used and free (host-local's leases)",
+      labelNames: ['overlay', 'state'],
+      registers,
+    });
+    this.cniExhausted = new Counter({
+      name: 'vnet_agent_cni_exhausted_total',
+      help: "Containers that found no free address in this node's CNI half of an overlay",
+      labelNames: ['overlay'],
       registers,
     });
   }

@@ -57,7 +57,7 @@ export interface ReconcilerEvents {
   reconciled: [ReconcileResult];
 }
 
-export type Trigger = 'start' | 'allocation' | 'gossip' | 'kernel' | 'periodic';
+export type Trigger = 'start' | 'allocation' | 'gossip' | 'kernel' | 'tasks' | 'periodic';
 
 /** The overlay an operation concerns, if any (for per-overlay statuses). */
 function overlayOf(op: Operation, local: LocalNode): string | undefined {
