@@ -43,6 +43,7 @@ export function commandRunner(prefix: readonly string[] = []): CommandRunner {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         resolve({ code, output: `${stderr}${stdout}`.trim() || (err?.message ?? '') });
       });
+      child.stdin?.on('error', () => {}); // a command may exit without reading its input
       child.stdin?.end(input ?? '');
     });
 }
