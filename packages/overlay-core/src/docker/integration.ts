@@ -164,9 +164,13 @@ export function startDockerIntegration(o: DockerIntegrationOptions): DockerInteg
         backoff.reset();
         schedule(intervalMs);
       } catch (e) {
+        const repeated = st.lastError === (e as Error).message;
         st.lastError = (e as Error).message;
         const wait = backoff.next();
-        log.warn({ err: st.lastError, retryInMs: wait }, 'docker: networks not reconciled');
+        log[repeated ? 'debug' : 'warn'](
+          { err: st.lastError, retryInMs: wait },
+          'docker: networks not reconciled',
+        );
         schedule(wait);
       }
     })();

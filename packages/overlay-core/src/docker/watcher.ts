@@ -43,6 +43,7 @@ export class DockerWatcher {
   #loop: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
+  #lastError: string | undefined;
 
   constructor(private readonly o: WatcherOptions) {}
 
@@ -88,6 +89,7 @@ export class DockerWatcher {
           EVENT_FILTERS,
           () => {
             this.#connected = true;
+            this.#lastError = undefined;
             this.o.metrics.connected.set(1);
             backoff.reset();
             this.o.log.info('docker: following the event stream');
@@ -101,7 +103,11 @@ export class DockerWatcher {
         if (!signal.aborted) this.o.log.warn('docker: the event stream ended (dockerd stopped?)');
       } catch (e) {
         this.o.metrics.errors.inc({ op: 'events' });
-        this.o.log.warn({ err: (e as Error).message }, 'docker: no event stream');
+        // Said once per outage (a node without dockerd would repeat it forever), then at debug.
+        const message = (e as Error).message;
+        const level = message === this.#lastError ? 'debug' : 'warn';
+        this.#lastError = message;
+        this.o.log[level]({ err: message }, 'docker: no event stream (retrying)');
       }
       this.#connected = false;
       this.o.metrics.connected.set(0);
