@@ -1,6 +1,13 @@
 // Helpers for the tests and benches of the vnet workspaces (a devDependency only: no library
 // imports it at run time).
 export { type BenchResult, benchResultLine } from './bench-result.js';
+export {
+  DOCKERD_API,
+  DockerApiCallError,
+  Dockerd,
+  type DockerdOptions,
+  sweepDeadDockerd,
+} from './dockerd.js';
 export { EtcdCluster } from './etcd.js';
 export {
   ExecError,
