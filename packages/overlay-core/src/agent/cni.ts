@@ -34,34 +34,21 @@ export class AgentCni {
     private readonly log: Logger,
   ) {}
 
-  /** Opens the task socket; `onChange` hears of tasks added or removed and of exhaustion. */
+  /** Opens the task socket; `onExhausted` hears of a container that found no address. */
   static async start(
     opts: CniOptions,
     sink: TaskSink,
     metrics: AgentMetrics,
     log: Logger,
-    onChange: () => void,
+    onExhausted: () => void,
   ): Promise<AgentCni> {
     let cni: AgentCni | undefined;
-    const reporting: TaskSink = {
-      upsert: (t) => {
-        sink.upsert(t);
-        onChange();
-      },
-      remove: (id) => {
-        const had = sink.remove(id);
-        onChange();
-        return had;
-      },
-      replace: (runtime, tasks) => sink.replace(runtime, tasks),
-      list: () => sink.list(),
-    };
     const socket = await startTaskSocket({
       path: opts.socket,
-      sink: reporting,
+      sink,
       onExhausted: (r) => {
         cni?.exhausted(r);
-        onChange();
+        onExhausted();
       },
     });
     cni = new AgentCni(opts, socket, metrics, log);
@@ -102,13 +89,19 @@ export class AgentCni {
     for (const o of this.overlays) {
       const used = (await readCniLeases(this.opts.dataDir, o.name).catch(() => [])).length;
       this.metrics.cniAddresses.set({ overlay: o.name, state: 'used' }, used);
-      this.metrics.cniAddresses.set({ overlay: o.name, state: 'free' }, Math.max(0, o.capacity - used));
+      this.metrics.cniAddresses.set(
+        { overlay: o.name, state: 'free' },
+        Math.max(0, o.capacity - used),
+      );
     }
   }
 
   private exhausted(r: ExhaustedReport): void {
     this.metrics.cniExhausted.inc({ overlay: r.network });
-    this.log.warn({ overlay: r.network, error: r.error }, "a container found no address in this node's CNI half");
+    this.log.warn(
+      { overlay: r.network, error: r.error },
+      "a container found no address in this node's CNI half",
+    );
     void this.countAddresses();
   }
 

@@ -15,6 +15,8 @@ import { type Kernel, KernelAdapter } from '../dataplane/kernel.js';
 import { AgentDns } from '../dns/agent-dns.js';
 import { GossipTaskSource } from '../dns/gossip-source.js';
 import { systemNameservers } from '../dns/resolv-conf.js';
+import { type DockerIntegration, startDockerIntegration } from '../docker/integration.js';
+import { desiredDocker } from '../docker/networks.js';
 import { ip4 } from '../net/addr.js';
 import { formatHostPort, type HostPort } from '../net/host-port.js';
 import { dockerGateway, mesosGateway } from '../protocol/allocation.js';
@@ -25,16 +27,16 @@ import { recordJson } from '../protocol/vtep-record.js';
 import type { TlsFiles } from '../security/tls.js';
 import { AllocationStore } from './allocation-file.js';
 import type { BackoffSettings } from './backoff.js';
+import { AgentCni, type CniOptions } from './cni.js';
 import { Gossip } from './gossip.js';
 import { agentHttpHandler } from './http.js';
 import { inputsKey, localNode, networkSettings, ownRecord, type Underlay } from './inputs.js';
 import { type KernelWatch, watchKernel } from './kernel-watch.js';
-import { AgentCni, type CniOptions } from './cni.js';
 import { MastersWatch } from './masters-watch.js';
 import { AgentMetrics } from './metrics.js';
 import { type ReconcileResult, Reconciler, type Trigger } from './reconciler.js';
 import { Registration } from './registration.js';
-import { TaskTable } from './tasks.js';
+import { notifying, TaskTable } from './tasks.js';
 
 export interface AgentOptions {
   /** The node's underlay IPv4 address: its identity with the masters and in the group. */
@@ -63,6 +65,8 @@ export interface AgentOptions {
   dns?: DnsOptions;
   /** CNI config lists and the task socket (absent: no CNI). */
   cni?: CniOptions;
+  /** The Docker daemon whose networks and containers the agent manages (absent: none). */
+  dockerHost?: string;
   logger: Logger;
 }
 
@@ -109,11 +113,18 @@ async function findUnderlay(nl: Netlink, ip: string): Promise<Underlay> {
 }
 
 /** Where this node's containers reach its DNS: the gateway of every bridge half it holds. */
-export function bridgeGateways(a: NodeAllocation | undefined, bridges: boolean): string[] {
+export function bridgeGateways(
+  a: NodeAllocation | undefined,
+  bridges: boolean,
+  docker: boolean,
+): string[] {
   if (!a || !bridges) return [];
   return a.overlays.flatMap((o) => {
     if (!o.enabled || !o.block4) return [];
-    return [mesosGateway(o.block4), dockerGateway(o.block4)].map((g) => formatIp(4, g.address));
+    const gateways = docker
+      ? [mesosGateway(o.block4), dockerGateway(o.block4)]
+      : [mesosGateway(o.block4)];
+    return gateways.map((g) => formatIp(4, g.address));
   });
 }
 
@@ -159,6 +170,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     );
     cleanups.push(() => tasks.flushed());
     let cni: AgentCni | undefined;
+    let docker: DockerIntegration | undefined;
 
     const client =
       deps.masters ??
@@ -238,6 +250,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       lastVtep = a.vtep ?? lastVtep;
       store.save(a);
       void cni?.sync(a, opts.bridges);
+      docker?.setNetworks(desiredDocker(a, opts.bridges));
       update('allocation');
       // The kernel may already hold it (a restart with the same allocation costs no reconcile):
       // then the last reconcile's statuses are this allocation's.
@@ -259,7 +272,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
     reconciler.on('reconciled', (r: ReconcileResult) => {
       if (r.ok) applied = { key: r.key, index: r.index };
       report(r);
-      void dns?.update(bridgeGateways(allocation, opts.bridges));
+      void dns?.update(bridgeGateways(allocation, opts.bridges, opts.dockerHost !== undefined));
     });
 
     let dns: AgentDns | undefined;
@@ -292,7 +305,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
       });
       const agentDns = dns;
       cleanups.push(() => agentDns.close());
-      await dns.update(bridgeGateways(allocation, opts.bridges));
+      await dns.update(bridgeGateways(allocation, opts.bridges, opts.dockerHost !== undefined));
     }
 
     if (nl && !deps.kernel) {
@@ -348,6 +361,7 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
           appliedIndex: applied.key === given.key ? given.index : applied.index,
           tasks: tasks.size,
           dns: dns?.addresses ?? [],
+          ...(docker && { docker: docker.status() }),
         }),
       }),
     );
@@ -367,9 +381,24 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
 
     // What the last allocation says is checked at once (nothing is pruned before the group's
     // full state is known); then the masters' answer takes over.
+    // A container started or stopped changes a bridge's ports: reconcile and report the usage.
+    const runtimes = notifying(tasks, () => {
+      update('tasks');
+      void cni?.countAddresses();
+    });
+    if (opts.dockerHost) {
+      const integration = startDockerIntegration({
+        dockerHost: opts.dockerHost,
+        sink: runtimes,
+        log,
+        registry: metrics.registry,
+      });
+      docker = integration;
+      cleanups.push(() => integration.stop());
+      if (allocation) docker.setNetworks(desiredDocker(allocation, opts.bridges));
+    }
     if (opts.cni) {
-      // A container started or stopped changes the bridge's ports: reconcile and report usage.
-      cni = await AgentCni.start(opts.cni, tasks, metrics, log, () => update('tasks'));
+      cni = await AgentCni.start(opts.cni, runtimes, metrics, log, () => update('tasks'));
       const agentCni = cni;
       cleanups.push(() => agentCni.close());
     }

@@ -118,3 +118,23 @@ export class TaskTable implements TaskSink {
     return this.file.flushed();
   }
 }
+
+/** `sink` with `onChange` called after every change a runtime reports (a resync included). */
+export function notifying(sink: TaskSink, onChange: () => void): TaskSink {
+  return {
+    upsert: (t) => {
+      sink.upsert(t);
+      onChange();
+    },
+    remove: (id) => {
+      const had = sink.remove(id);
+      if (had) onChange();
+      return had;
+    },
+    replace: (runtime, tasks) => {
+      sink.replace(runtime, tasks);
+      onChange();
+    },
+    list: () => sink.list(),
+  };
+}

@@ -1,8 +1,11 @@
 // `vnet agent ...`: runs a node's overlay agent until SIGTERM or SIGINT. Stopping it leaves the
 // kernel as it is (traffic keeps flowing); a restarted agent reconciles without flushing.
 import { PROFILES, type ProfileName } from '@vnet/swim';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { AgentStartError, startAgent } from '../agent/daemon.js';
+import { DEFAULT_CNI_DATA_DIR, DEFAULT_TASK_SOCKET } from '../cni/conflist.js';
+import { DEFAULT_CNI_CONF_DIR } from '../cni/exec.js';
+import { parseDockerHost } from '../docker/engine.js';
 import type { HostPort } from '../net/host-port.js';
 import { readKeyringFile } from '../security/keyring.js';
 import { loadTlsDir } from '../security/tls.js';
@@ -38,8 +41,29 @@ interface AgentFlags {
   dnsPort: number;
   dnsListen: string[];
   dnsUpstream?: string[];
+  dnsSearch?: string[];
+  cni: boolean;
+  cniConfDir: string;
+  cniDataDir: string;
+  taskSocket: string;
+  dockerHost?: string;
   logLevel: string;
 }
+
+function dockerHostFlag(value: string): string {
+  try {
+    parseDockerHost(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^--docker-host /, ''));
+  }
+  return value;
+}
+
+const domainsFlag = (value: string): string[] =>
+  value
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
 
 export function addAgentCommand(program: Command): void {
   program
@@ -99,16 +123,40 @@ export function addAgentCommand(program: Command): void {
     .option('--reconcile-interval-ms <ms>', 'full reconcile period', millisFlag, 120_000)
     .option('--no-dns', "do not run navstar (the tasks' DNS) on this node")
     .option('--dns-port <port>', 'UDP and TCP port of navstar on every address', portFlag, 53)
-    .option(
-      '--dns-listen <ip,...>',
-      "addresses navstar serves besides every bridge's gateway (e.g. 127.0.0.1)",
-      ipv4sFlag,
-      [],
+    .addOption(
+      new Option(
+        '--dns-listen <ip,...>',
+        "addresses navstar serves besides every bridge's gateway (e.g. 127.0.0.1)",
+      )
+        .argParser(ipv4sFlag)
+        .default([], 'none'),
     )
     .option(
       '--dns-upstream <ip[:port],...>',
       'resolvers of every other name (default: the nameservers of /etc/resolv.conf)',
       resolversFlag,
+    )
+    .option(
+      '--dns-search <domain,...>',
+      "search domains in the containers' resolv.conf",
+      domainsFlag,
+    )
+    .option('--no-cni', 'write no CNI config lists and open no task socket')
+    .option('--cni-conf-dir <dir>', 'where the CNI config lists go', DEFAULT_CNI_CONF_DIR)
+    .option(
+      '--cni-data-dir <dir>',
+      "host-local's leases (keep it on tmpfs: no orphaned leases after a reboot)",
+      DEFAULT_CNI_DATA_DIR,
+    )
+    .option(
+      '--task-socket <path>',
+      "the unix socket vnet's CNI plugin reports tasks to",
+      DEFAULT_TASK_SOCKET,
+    )
+    .option(
+      '--docker-host <url>',
+      "manage this Docker daemon's networks and publish its containers (unix:///var/run/docker.sock or tcp://host:port)",
+      dockerHostFlag,
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (flags: AgentFlags) => {
@@ -143,6 +191,15 @@ export function addAgentCommand(program: Command): void {
               ...(flags.dnsUpstream && { upstreams: flags.dnsUpstream }),
             },
           }),
+          ...(flags.cni && {
+            cni: {
+              confDir: flags.cniConfDir,
+              dataDir: flags.cniDataDir,
+              socket: flags.taskSocket,
+              ...(flags.dnsSearch && { search: flags.dnsSearch }),
+            },
+          }),
+          ...(flags.dockerHost !== undefined && { dockerHost: flags.dockerHost }),
           logger,
         });
       } catch (e) {

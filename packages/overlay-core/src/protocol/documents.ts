@@ -1,6 +1,7 @@
 // The JSON documents of the HTTP APIs, as a reader sees them: DC/OS's state (seed 004: its agents
 // are the node API's AgentInfo messages), the master's own overlay and node views, error bodies
 // and health. The master builds them (src/master/), the CLI and the tests read them.
+import type { DockerStatus } from '../docker/integration.js';
 import type { OverlayStatus } from './allocation.js';
 import type { AgentInfo__Output, NetworkMessage__Output } from './messages.js';
 
@@ -147,4 +148,6 @@ export interface AgentHealth {
   tasks: number;
   /** Addresses navstar answers at (empty without DNS). */
   dns: string[];
+  /** The Docker integration, when the agent manages a Docker daemon. */
+  docker?: DockerStatus;
 }
