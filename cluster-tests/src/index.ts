@@ -37,6 +37,7 @@ export { type Exit, NsProcess, type SpawnOptions } from './process.js';
 export {
   type AgentOptions,
   agentArgv,
+  cniPaths,
   type DaemonOptions,
   type MasterOptions,
   masterArgv,

@@ -1,6 +1,7 @@
 // Command lines of the real `vnet master` and `vnet agent`, started in host namespaces, and
 // their readiness (GET /health answers 200, asked from inside the host's namespace).
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Host } from './cluster.js';
 import type { HttpRequest, HttpResponse } from './netns.js';
@@ -127,9 +128,25 @@ export function masterArgv(host: Host, opts: MasterOptions): string[] {
   ]);
 }
 
+/** A host's CNI files: what its agent writes and `vnet task` reads (each host its own). */
+export function cniPaths(host: Host): {
+  confDir: string;
+  dataDir: string;
+  socket: string;
+  stateDir: string;
+} {
+  return {
+    confDir: host.dir('cni/net.d'),
+    dataDir: host.dir('cni/networks'),
+    socket: join(host.dir('run'), 'tasks.sock'),
+    stateDir: host.dir('tasks'),
+  };
+}
+
 /** The argv of `vnet agent` on `host` (with the default data dir created). */
 export function agentArgv(host: Host, opts: AgentOptions): string[] {
   const port = opts.masterPort ?? 7000;
+  const cni = cniPaths(host);
   return vnetArgv([
     'agent',
     '--ip',
@@ -141,6 +158,13 @@ export function agentArgv(host: Host, opts: AgentOptions): string[] {
     opts.dataDir ?? host.dir('agent'),
     '--http',
     `${host.ip}:${opts.httpPort ?? 8090}`,
+    // The node's own CNI files (the hosts share one file system).
+    '--cni-conf-dir',
+    cni.confDir,
+    '--cni-data-dir',
+    cni.dataDir,
+    '--task-socket',
+    cni.socket,
     ...(opts.args ?? []),
   ]);
 }

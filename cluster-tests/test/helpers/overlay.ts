@@ -69,6 +69,8 @@ export async function startOverlay(
     agents: number;
     config?: string;
     agentArgs?: string[];
+    /** More arguments for one host's agent. */
+    argsFor?: (h: Host) => string[];
     masterArgs?: string[];
   },
 ): Promise<OverlayCluster> {
@@ -85,7 +87,10 @@ export async function startOverlay(
     startAgent(h, { masters: masterHosts, noBridges: true, args: agentArgs }),
   );
   const agents = new Map(
-    agentHosts.map((h) => [h.name, startAgent(h, { masters: masterHosts, args: agentArgs })]),
+    agentHosts.map((h) => [
+      h.name,
+      startAgent(h, { masters: masterHosts, args: [...agentArgs, ...(opts.argsFor?.(h) ?? [])] }),
+    ]),
   );
   const all = [...masterAgents, ...agents.values()];
   await Promise.all(all.map((a) => a.ready({ timeoutMs: 60_000 })));
