@@ -56,6 +56,12 @@ t.test('command lines of vnet master and vnet agent', async (t) => {
     `${c.runDir}/hosts/h4/agent`,
     '--http',
     '10.88.0.4:8090',
+    '--cni-conf-dir',
+    `${c.runDir}/hosts/h4/cni/net.d`,
+    '--cni-data-dir',
+    `${c.runDir}/hosts/h4/cni/networks`,
+    '--task-socket',
+    `${c.runDir}/hosts/h4/run/tasks.sock`,
   ]);
   t.ok(agentArgv(h1, { masters: [h1], noBridges: true }).includes('--no-bridges'));
 });
