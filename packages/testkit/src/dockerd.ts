@@ -18,7 +18,19 @@ export const DOCKERD_API = '1.41';
 const DIR_PREFIX = '/tmp/vdk';
 const BUSYBOX = '/bin/busybox';
 /** The busybox applets linked in the imported image. */
-const APPLETS = ['sh', 'sleep', 'ping', 'ip', 'nc', 'cat', 'ls', 'httpd', 'wget', 'true'];
+const APPLETS = [
+  'sh',
+  'sleep',
+  'ping',
+  'ip',
+  'nc',
+  'cat',
+  'ls',
+  'httpd',
+  'wget',
+  'nslookup',
+  'true',
+];
 
 export interface DockerdOptions {
   /** The network namespace dockerd runs in (created by the test). */
@@ -27,6 +39,11 @@ export interface DockerdOptions {
   iptables?: boolean;
   /** Containers keep running while dockerd is down (`--live-restore`). Default false. */
   liveRestore?: boolean;
+  /**
+   * Resolvers for containers (`--dns <ip>` per address): on user-defined networks Docker's
+   * embedded DNS (127.0.0.11) forwards the names it does not know to them.
+   */
+  dns?: readonly string[];
 }
 
 export class DockerApiCallError extends Error {
@@ -150,6 +167,7 @@ export class Dockerd {
       `--iptables=${o.iptables === true}`,
       ...(o.iptables ? ['--ip-masq=false'] : []),
       ...(o.liveRestore ? ['--live-restore'] : []),
+      ...(o.dns ?? []).flatMap((ip) => ['--dns', ip]),
     ];
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

@@ -40,6 +40,7 @@ export {
   type Teardown,
 } from './netns.js';
 export { alive, startTime } from './pids.js';
+export { Podman, type PodmanOptions, podmanAvailable } from './podman.js';
 export { freePorts, PortTakenError, portTakenIn, withFreePorts } from './ports.js';
 export { requireRoot } from './root.js';
 export { mulberry32, testSeed, testSeeds } from './seed.js';
