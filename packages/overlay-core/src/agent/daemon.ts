@@ -30,7 +30,14 @@ import type { BackoffSettings } from './backoff.js';
 import { AgentCni, type CniOptions } from './cni.js';
 import { Gossip } from './gossip.js';
 import { agentHttpHandler } from './http.js';
-import { inputsKey, localNode, networkSettings, ownRecord, type Underlay } from './inputs.js';
+import {
+  inputsKey,
+  localNode,
+  mappedPorts,
+  networkSettings,
+  ownRecord,
+  type Underlay,
+} from './inputs.js';
 import { type KernelWatch, watchKernel } from './kernel-watch.js';
 import { MastersWatch } from './masters-watch.js';
 import { AgentMetrics } from './metrics.js';
@@ -200,7 +207,13 @@ export async function startAgent(opts: AgentOptions, deps: AgentDeps = {}): Prom
 
     const update = (trigger: Trigger) => {
       if (!allocation) return;
-      const local = localNode(allocation, underlay, opts.bridges, lastVtep);
+      const local = localNode(
+        allocation,
+        underlay,
+        opts.bridges,
+        lastVtep,
+        mappedPorts(tasks.list()),
+      );
       if (!local) return;
       // Published from the saved allocation too: with every master down, a restarted agent must
       // not let the others withdraw a node whose data plane is intact.

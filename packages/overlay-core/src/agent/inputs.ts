@@ -1,8 +1,9 @@
 // From what the masters and the gossip group say to the data plane's inputs: this node's
 // LocalNode, the network settings, and the record this node publishes. Pure.
-import type { LocalNode, NetworkSettings } from '../dataplane/types.js';
+import type { LocalNode, MappedPort, NetworkSettings } from '../dataplane/types.js';
 import type { Ip4 } from '../net/addr.js';
 import type { NodeAllocation, Vtep } from '../protocol/node-allocation.js';
+import type { TaskRecordJson } from '../protocol/task-record.js';
 import type { Blocks, VtepRecord } from '../protocol/vtep-record.js';
 
 export interface Underlay {
@@ -21,6 +22,7 @@ export function localNode(
   underlay: Underlay,
   bridges: boolean,
   lastVtep?: Vtep,
+  mapped: readonly MappedPort[] = [],
 ): LocalNode | undefined {
   const vtep = a.vtep ?? lastVtep;
   if (!vtep) return undefined;
@@ -31,7 +33,23 @@ export function localNode(
     bridges,
     vtep,
     overlays: a.overlays,
+    ...(mapped.length > 0 && { mappedPorts: mapped }),
   };
+}
+
+/** The container endpoints of this node's tasks that host ports are mapped to, sorted. */
+export function mappedPorts(tasks: readonly TaskRecordJson[]): MappedPort[] {
+  const out = tasks.flatMap((t) =>
+    t.ports.flatMap((p) =>
+      p.hostPort === undefined
+        ? []
+        : t.containerIps.map((ip) => ({ ip, protocol: p.protocol, port: p.containerPort })),
+    ),
+  );
+  const key = (m: MappedPort) => `${m.ip} ${m.protocol} ${m.port}`;
+  return [...new Map(out.map((m) => [key(m), m])).values()].sort((a, b) =>
+    key(a) < key(b) ? -1 : 1,
+  );
 }
 
 export function networkSettings(a: NodeAllocation): NetworkSettings {

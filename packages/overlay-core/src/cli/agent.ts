@@ -2,7 +2,7 @@
 // kernel as it is (traffic keeps flowing); a restarted agent reconciles without flushing.
 import { PROFILES, type ProfileName } from '@vnet/swim';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { AgentStartError, startAgent } from '../agent/daemon.js';
+import type { RunningAgent } from '../agent/daemon.js';
 import { DEFAULT_CNI_DATA_DIR, DEFAULT_TASK_SOCKET } from '../cni/conflist.js';
 import { DEFAULT_CNI_CONF_DIR } from '../cni/exec.js';
 import { parseDockerHost } from '../docker/engine.js';
@@ -160,8 +160,10 @@ export function addAgentCommand(program: Command): void {
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (flags: AgentFlags) => {
-      const logger = createLogger('vnet-agent', flags.logLevel);
-      let agent: Awaited<ReturnType<typeof startAgent>>;
+      const logger = await createLogger('vnet-agent', flags.logLevel);
+      // The daemon (gRPC, netlink, navstar) loads only for this command: the others start fast.
+      const { AgentStartError, startAgent } = await import('../agent/daemon.js');
+      let agent: RunningAgent;
       try {
         if (flags.registerBackoffMaxMs < flags.registerBackoffMs) {
           throw new AgentStartError(

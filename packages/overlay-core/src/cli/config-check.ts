@@ -1,6 +1,5 @@
 // `vnet config check FILE`: validate an overlay network config and show what it offers.
 import { type Capacity, capacity } from '../config/capacity.js';
-import { loadConfigFile } from '../config/load.js';
 import { formatIssue, formatPath, type NetworkConfig, sortIssues } from '../config/types.js';
 import { renderTable } from './table.js';
 
@@ -21,6 +20,7 @@ export async function configCheck(
   file: string,
   options: CheckOptions = {},
 ): Promise<CommandOutput> {
+  const { loadConfigFile } = await import('../config/load.js');
   const result = await loadConfigFile(file, { underlayMtu: options.underlayMtu });
   if (!result.ok) {
     const issues = sortIssues(result.issues);

@@ -1,9 +1,8 @@
 // `vnet master ...`: runs one overlay master until SIGTERM or SIGINT.
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfigFile } from '../config/load.js';
 import { formatIssue, sortIssues } from '../config/types.js';
 import { quote } from '../input.js';
-import { MasterStartError, startMaster } from '../master/daemon.js';
+import type { RunningMaster } from '../master/daemon.js';
 import { formatHostPort, type HostPort } from '../net/host-port.js';
 import { loadTlsDir } from '../security/tls.js';
 import { readTokenFile } from '../security/token.js';
@@ -86,7 +85,8 @@ export function addMasterCommand(program: Command): void {
       ),
     )
     .action(async (flags: MasterFlags) => {
-      const logger = createLogger('vnet-master', flags.logLevel);
+      const logger = await createLogger('vnet-master', flags.logLevel);
+      const { loadConfigFile } = await import('../config/load.js');
       const loaded = await loadConfigFile(flags.config);
       if (!loaded.ok) {
         const lines = sortIssues(loaded.issues).map((i) => `  ${formatIssue(i, flags.config)}`);
@@ -96,7 +96,9 @@ export function addMasterCommand(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      let master: Awaited<ReturnType<typeof startMaster>>;
+      // The daemon (gRPC, LevelDB, Raft) loads only for this command: the others start fast.
+      const { MasterStartError, startMaster } = await import('../master/daemon.js');
+      let master: RunningMaster;
       try {
         master = await startMaster({
           id: flags.id,

@@ -6,8 +6,18 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, readFileSync } from 'node:fs';
+import {
+  access,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -154,25 +164,43 @@ async function explainExhaustion(list: CniConfList, e: CniExecError): Promise<Ta
   return new TaskError(msg);
 }
 
-/** Starts `command` detached inside the namespace; fails if it cannot even be executed. */
+/** The executable `command` names (a path, or a name found on PATH), or undefined. */
+async function executable(command: string): Promise<string | undefined> {
+  const candidates = command.includes('/')
+    ? [command]
+    : (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')
+        .split(':')
+        .filter(Boolean)
+        .map((d) => join(d, command));
+  for (const c of candidates) {
+    try {
+      await access(c, constants.X_OK);
+      if ((await stat(c)).isFile()) return c;
+    } catch {
+      // not there, or not executable
+    }
+  }
+  return undefined;
+}
+
+/** Starts `command` detached inside the namespace; fails if it cannot be executed. */
 async function startCommand(s: TaskState): Promise<number> {
+  // Checked here rather than by waiting to see whether nsenter exits at once: no fixed wait.
+  if (!(await executable(s.command[0]!))) {
+    throw new TaskError(`cannot run ${JSON.stringify(s.command[0])}: not found or not executable`);
+  }
   const log = await open(s.log, 'a', 0o600);
   try {
     const child = spawn('nsenter', [`--net=${join(NETNS_DIR, s.netns)}`, '--', ...s.command], {
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
     });
-    // nsenter exits at once (126: not executable, 127: not found) when the command cannot run.
-    const early = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), 300);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code ?? -1);
-      });
-      child.once('error', () => resolve(-1));
+    const started = await new Promise<boolean>((resolve) => {
+      child.once('spawn', () => resolve(true));
+      child.once('error', () => resolve(false));
     });
-    if (early === 126 || early === 127 || early === -1 || child.pid === undefined) {
-      throw new TaskError(`cannot run ${JSON.stringify(s.command[0])} (see ${s.log})`);
+    if (!started || child.pid === undefined) {
+      throw new TaskError(`cannot run nsenter for ${JSON.stringify(s.command[0])} (see ${s.log})`);
     }
     child.unref();
     return child.pid;
@@ -245,6 +273,7 @@ export async function runTask(o: RunTaskOptions): Promise<TaskState> {
     confList: list,
   };
   await saveState(o.stateDir, s);
+  let exhausted: CniExecError | undefined;
   try {
     await runOk(['ip', 'netns', 'add', s.netns]);
     await runOk(['ip', '-n', s.netns, 'link', 'set', 'lo', 'up']);
@@ -252,7 +281,7 @@ export async function runTask(o: RunTaskOptions): Promise<TaskState> {
       s.result = await addNetworkList(list, runtimeConf(s), { cniPath: o.cniPath });
     } catch (e) {
       if (e instanceof CniExecError && /no IP addresses available/i.test(e.error.message)) {
-        throw await explainExhaustion(list, e);
+        exhausted = e;
       }
       throw e;
     }
@@ -264,6 +293,8 @@ export async function runTask(o: RunTaskOptions): Promise<TaskState> {
     return s;
   } catch (e) {
     await teardown(o.stateDir, s);
+    // Told once the failed attempt's veth is gone, so the agent counts the half as it is.
+    if (exhausted) throw await explainExhaustion(list, exhausted);
     throw e;
   }
 }

@@ -324,7 +324,7 @@ export function desiredState(
     routes: [...routes, ...hostRoutes],
     rules,
     sysctls,
-    nftables: renderNftables(local.bridges ? overlays : []),
+    nftables: renderNftables(local.bridges ? overlays : [], local.mappedPorts),
     problems,
   };
 }

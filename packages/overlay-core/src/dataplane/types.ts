@@ -56,6 +56,16 @@ export interface LocalNode {
   bridges: boolean;
   vtep: Vtep;
   overlays: readonly OverlayShare[];
+  /** Container endpoints a host port is mapped to (their replies must stay tracked). */
+  mappedPorts?: readonly MappedPort[];
+}
+
+/** A container's address and port that portmap (or Docker) DNATs a host port to. */
+export interface MappedPort {
+  /** Canonical IPv4 or IPv6 text. */
+  ip: string;
+  protocol: 'tcp' | 'udp';
+  port: number;
 }
 
 export interface NetworkSettings {

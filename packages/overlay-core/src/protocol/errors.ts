@@ -2,7 +2,9 @@
 // status (nodes), the HTTP status (operators) and the `reason` label of
 // vnet_master_allocation_failures_total, as etcd keeps one toGRPCErrorMap. The meaning of each
 // status for a client (which ones mean "try the next master") is part of the contract too.
-import { status } from '@grpc/grpc-js';
+// gRPC's status codes without loading gRPC itself (the CLI's commands that need no gRPC start
+// faster); the same enum `@grpc/grpc-js` exports as `status`.
+import { Status as status } from '@grpc/grpc-js/build/src/constants.js';
 import { cut } from '../input.js';
 
 /** A failure's gRPC and HTTP status and its allocation-failure metric reason. */

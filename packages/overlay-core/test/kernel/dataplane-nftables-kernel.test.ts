@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { netns, requireRoot } from '@vnet/testkit';
 import t from 'tap';
 import { renderNftables } from '../../src/dataplane/nftables.js';
+import type { MappedPort } from '../../src/dataplane/types.js';
 import type { OverlayShare } from '../../src/protocol/node-allocation.js';
 import { share } from '../helpers/dataplane-fixtures.js';
 
@@ -40,9 +41,9 @@ t.test('nft -f: first run, replace, delete', async (t) => {
   const ns = netns(t, 'vdp', 'nft');
   const dir = mkdtempSync(join(tmpdir(), 'vnet-nft-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const apply = (overlays: OverlayShare[], name: string) => {
+  const apply = (overlays: OverlayShare[], name: string, mapped: MappedPort[] = []) => {
     const file = join(dir, name);
-    writeFileSync(file, renderNftables(overlays));
+    writeFileSync(file, renderNftables(overlays, mapped));
     const r = nft(ns, ['-f', file]);
     t.equal(r.status, 0, `nft -f ${name}${r.stderr ? `: ${r.stderr}` : ''}`);
   };
@@ -70,6 +71,14 @@ t.test('nft -f: first run, replace, delete', async (t) => {
     share({ name: 'blue', net4: '10.1.0.0/16', isolated: false }),
     share({ name: 'red', net4: '10.2.0.0/16' }),
   ];
+  apply(three, 'mapped.nft', [
+    { ip: '9.0.1.2', protocol: 'tcp', port: 80 },
+    { ip: 'fd01:b::2', protocol: 'udp', port: 53 },
+  ]);
+  t.ok(
+    comments(list()).includes('prerouting: replies of host-port mappings stay tracked'),
+    'the kernel takes the mapped-port sets and rules',
+  );
   apply(three, 'first.nft');
   let objs = list();
   t.same(sets(objs), {

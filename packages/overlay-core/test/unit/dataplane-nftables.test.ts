@@ -79,3 +79,22 @@ t.test('no overlays: a file that only deletes the table', async (t) => {
     `${HEAD.join('\n')}\n`,
   );
 });
+
+t.test('host-port mappings: their replies stay tracked, in each family', async (t) => {
+  const text = renderNftables(
+    [share({ name: 'dcos', net4: '9.0.0.0/8', net6: 'fd01:b::/64' })],
+    [
+      { ip: '9.0.1.2', protocol: 'tcp', port: 80 },
+      { ip: '9.0.1.3', protocol: 'udp', port: 53 },
+      { ip: 'fd01:b::2', protocol: 'tcp', port: 80 },
+    ],
+  );
+  t.match(
+    text,
+    '  set mapped4 {\n    type ipv4_addr . inet_proto . inet_service\n    elements = { 9.0.1.2 . tcp . 80, 9.0.1.3 . udp . 53 }\n  }',
+  );
+  t.match(text, 'elements = { fd01:b::2 . tcp . 80 }');
+  const raw = text.slice(text.indexOf('chain prerouting'), text.indexOf('chain postrouting'));
+  t.ok(raw.indexOf('@mapped4 accept') < raw.indexOf('notrack'), 'checked before the notrack rules');
+  t.notMatch(renderNftables([share({ name: 'dcos', net4: '9.0.0.0/8' })]), 'mapped');
+});
