@@ -11,12 +11,17 @@
 //
 // 3. DNS: dnsperf at a node's navstar fed by gossip with 10,000 tasks, against unbound with the same
 //    records in the same node (bench/dns.ts).
+// 4. Containers: CNI tasks (`vnet task run`) on one node, timed until a task on another node pings
+//    them, against DC/OS's 1.5 s target; and CNI ADD of vnet's chain against the bare bridge +
+//    host-local chain (bench/containers.ts).
 //
-// Last lines: the DESIGN.md JSON of each part (`convergence-...`, `dataplane-...`, `dns-...`).
+// Last lines: the DESIGN.md JSON of each part (`convergence-...`, `dataplane-...`, `dns-...`,
+// `container-start-...`, `cni-add-...`).
 //
 // Env: BENCH_AGENTS (20), BENCH_REPEATS (5), BENCH_IPERF_RUNS (5), BENCH_IPERF_SECONDS (5),
-// BENCH_GRACE_MS (1000), BENCH_PARTS (convergence,dataplane,dns), BENCH_DNS_TASKS (10000),
-// BENCH_DNS_SECONDS (10), BENCH_DNS_ROUNDS (2).
+// BENCH_GRACE_MS (1000), BENCH_PARTS (convergence,dataplane,dns,containers), BENCH_DNS_TASKS
+// (10000), BENCH_DNS_SECONDS (10), BENCH_DNS_ROUNDS (2), BENCH_CONTAINER_RUNS (50), BENCH_CNI_RUNS
+// (30).
 import { benchResultLine, median, percentile } from '@vnet/testkit';
 import {
   Cluster,
@@ -28,6 +33,7 @@ import {
   type VnetDaemon,
   waitFor,
 } from '../src/index.js';
+import { containersBench } from './containers.js';
 import { dnsBench } from './dns.js';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 20);
@@ -35,7 +41,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const IPERF_RUNS = Number(process.env.BENCH_IPERF_RUNS ?? 5);
 const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 5);
 const GRACE_MS = Number(process.env.BENCH_GRACE_MS ?? 1000);
-const PARTS = (process.env.BENCH_PARTS ?? 'convergence,dataplane,dns').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'convergence,dataplane,dns,containers').split(',');
 
 const CONFIG = `
 vtep_subnet: 44.128.0.0/20
@@ -416,6 +422,7 @@ if (PARTS.includes('convergence')) conv = await convergence();
 let dp: Record<Plane, number> | undefined;
 if (PARTS.includes('dataplane')) dp = await dataplane();
 const dns = PARTS.includes('dns') ? await dnsBench() : undefined;
+const containers = PARTS.includes('containers') ? await containersBench() : undefined;
 if (conv) {
   console.log(
     benchResultLine({
@@ -449,6 +456,28 @@ if (dns) {
       anchor: 'unbound-1-thread-local-data-same-records',
       anchorValue: Math.round(dns.unbound),
       higherIsBetter: true,
+    }),
+  );
+}
+if (containers) {
+  console.log(
+    benchResultLine({
+      bench: 'container-start-to-reachable-p99',
+      unit: 's',
+      ours: Number((percentile(containers.reachable, 99) / 1000).toFixed(3)),
+      anchor: 'dcos-target-1.5s',
+      anchorValue: 1.5,
+      higherIsBetter: false,
+    }),
+  );
+  console.log(
+    benchResultLine({
+      bench: 'cni-add-vnet-chain-vs-bare-bridge',
+      unit: 'ms',
+      ours: Number(median(containers.cni.ours.add).toFixed(1)),
+      anchor: 'bridge+host-local',
+      anchorValue: Number(median(containers.cni.bare.add).toFixed(1)),
+      higherIsBetter: false,
     }),
   );
 }

@@ -1,5 +1,6 @@
 // @vnet/overlay-core's public API: the master and agent daemons to embed, a client of the
-// masters, the operator's config, and the contract of the node and HTTP APIs.
+// masters, the operator's config, the CNI chain executor (libcni's runtime half), and the
+// contract of the node and HTTP APIs.
 export {
   type AgentDeps,
   type AgentOptions,
@@ -12,6 +13,17 @@ export {
   MasterClient,
   type MasterClientOptions,
 } from './api/client.js';
+export {
+  addNetworkList,
+  CniConfigError,
+  CniExecError,
+  DEFAULT_CNI_PATH,
+  delNetworkList,
+  type ExecOptions as CniExecOptions,
+  loadConfList,
+  type RuntimeConf as CniRuntimeConf,
+} from './cni/exec.js';
+export type { CniConfList, CniPluginConf, CniResult } from './cni/spec.js';
 export { type Capacity, capacity } from './config/capacity.js';
 export { loadConfigFile, parseConfigText } from './config/load.js';
 export {
