@@ -66,6 +66,7 @@ t.test('subscribe: a snapshot first, then the changes under the prefix', async (
       type: 'delete',
       key: 'vtep/a',
       previous: { key: 'vtep/a', kind: 'register', value: 1, owner: null },
+      ownerGone: false,
     },
   ]);
   store.subscribe('', () => {
@@ -164,7 +165,15 @@ t.test(
     t.throws(() => other.store.put('vtep/o', 'mine'), /bound to member o/);
 
     other.lives.set('o', { state: 'dead', boot: 100 });
+    const drops: StoreEvent[] = [];
+    const sub = other.store.subscribe('vtep/', (ev) => drops.push(ev));
     t.equal(other.store.dropOwner('o', 100), 1);
+    sub.close();
+    t.match(
+      drops.at(-1),
+      { type: 'delete', key: 'vtep/o', ownerGone: true },
+      'said to be its owner going',
+    );
     t.notOk(other.store.has('vtep/o'));
     t.ok(other.store.has('free'), 'unbound keys stay');
     other.store.applyRemote(owner.spread[0] as unknown[]);

@@ -103,8 +103,9 @@ export class GossipTaskSource implements RecordSource {
         const id = ev.key.slice(TASK_PREFIX.length);
         if (!held.has(id) || leaving.has(id)) return;
         const owner = ev.previous.owner;
-        // Deleted by a live owner: the task stopped. Otherwise its node is gone: keep it a while.
-        if (owner !== null && !opts.alive(owner)) {
+        // Deleted by its owner: the task stopped. Gone with its owner (the node died or left, or
+        // its agent restarted and is about to publish it again): kept a while.
+        if (ev.ownerGone || (owner !== null && !opts.alive(owner))) {
           leaving.set(
             id,
             setTimeout(() => drop(id), opts.graceMs),

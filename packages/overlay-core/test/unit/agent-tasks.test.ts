@@ -144,8 +144,8 @@ class FakeStore {
   put(entry: StoreEntry) {
     this.listener?.({ type: 'put', entry });
   }
-  delete(previous: StoreEntry) {
-    this.listener?.({ type: 'delete', key: previous.key, previous });
+  delete(previous: StoreEntry, ownerGone = false) {
+    this.listener?.({ type: 'delete', key: previous.key, previous, ownerGone });
   }
 }
 

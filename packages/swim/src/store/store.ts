@@ -33,7 +33,16 @@ export interface StoreEntry {
 export type StoreEvent =
   | { type: 'snapshot'; entries: StoreEntry[] }
   | { type: 'put'; entry: StoreEntry }
-  | { type: 'delete'; key: string; previous: StoreEntry };
+  | {
+      type: 'delete';
+      key: string;
+      previous: StoreEntry;
+      /**
+       * True when the key vanished because the member it was bound to died, left or restarted
+       * (nobody deleted it; a restarted owner may write it again soon).
+       */
+      ownerGone: boolean;
+    };
 
 export type StoreListener = (event: StoreEvent) => void;
 
@@ -377,12 +386,17 @@ export class Store {
     }
   }
 
-  #emit(key: string, before: StoreEntry | undefined, after: StoreEntry | undefined): void {
+  #emit(
+    key: string,
+    before: StoreEntry | undefined,
+    after: StoreEntry | undefined,
+    ownerGone = false,
+  ): void {
     if (!before && !after) return;
     for (const sub of this.#subs) {
       if (!key.startsWith(sub.prefix)) continue;
       if (after) this.#deliver(sub, { type: 'put', entry: after });
-      else if (before) this.#deliver(sub, { type: 'delete', key, previous: before });
+      else if (before) this.#deliver(sub, { type: 'delete', key, previous: before, ownerGone });
     }
   }
 
@@ -506,7 +520,8 @@ export class Store {
     this.#indexOwner(key, slot.state.binding?.owner ?? null, null);
     this.#buckets.get(bucketOf(key))?.delete(key);
     this.#slots.delete(key);
-    if (slot.present) this.#emit(key, viewOf(slot.state), undefined);
+    // Only dropOwner drops a present key (collected tombstones are not present).
+    if (slot.present) this.#emit(key, viewOf(slot.state), undefined, true);
   }
 
   /** A 48-bit summary of everything present here: equal stores have equal roots. */
