@@ -8,7 +8,15 @@
 import { appendFileSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alive, listNetns, NETNS_DIR, netnsOwner, startTime, sweepDeadNetns } from '@vnet/testkit';
+import {
+  alive,
+  deleteNetnsSync,
+  listNetns,
+  NETNS_DIR,
+  netnsOwner,
+  startTime,
+  sweepDeadNetns,
+} from '@vnet/testkit';
 
 /** The start of every name the harness gives (namespaces, run dirs): `vc<pid>-`. */
 const PREFIX = 'vc';
@@ -95,6 +103,7 @@ export function sweepLeftovers(opts: SweepOptions = {}): SweepResult {
       // no processes were started
     }
     for (const rec of records) if (killRecorded(rec, 'SIGKILL')) result.processes.push(rec.pid);
+    result.namespaces.push(...sweepTasks(path, result.processes));
     try {
       if (Date.now() - statSync(path).mtimeMs > keepMs || ownerPid(dir) === process.pid) {
         rmSync(path, { recursive: true, force: true });
@@ -104,8 +113,52 @@ export function sweepLeftovers(opts: SweepOptions = {}): SweepResult {
       // already gone
     }
   }
-  result.namespaces = sweepDeadNetns(PREFIX, { includeOwn });
+  result.namespaces.push(...sweepDeadNetns(PREFIX, { includeOwn }));
   return result;
+}
+
+/**
+ * The tasks `vnet task run` left in a dead run (state files under `hosts/<host>/tasks/`): their
+ * processes (if still the same) are killed and their namespaces (`vnet-<id>`, named outside the
+ * harness's prefix) deleted. Returns the namespaces.
+ */
+function sweepTasks(runDir: string, killed: number[]): string[] {
+  const gone: string[] = [];
+  let hosts: string[] = [];
+  try {
+    hosts = readdirSync(join(runDir, 'hosts'));
+  } catch {
+    return gone;
+  }
+  for (const host of hosts) {
+    const dir = join(runDir, 'hosts', host, 'tasks');
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      let task: { pid?: number; pidStart?: string; netns?: string };
+      try {
+        task = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      } catch {
+        continue;
+      }
+      if (
+        task.pid &&
+        task.pidStart &&
+        killRecorded({ pid: task.pid, start: task.pidStart }, 'SIGKILL')
+      ) {
+        killed.push(task.pid);
+      }
+      if (task.netns && /^vnet-[0-9a-f]+$/.test(task.netns) && listNetns().includes(task.netns)) {
+        deleteNetnsSync([task.netns]);
+        gone.push(task.netns);
+      }
+    }
+  }
+  return gone;
 }
 
 let sweptAtStart = false;

@@ -3,7 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alive, requireRoot, startTime } from '@vnet/testkit';
+import { alive, listNetns, requireRoot, startTime } from '@vnet/testkit';
 import t, { type Test } from 'tap';
 import { listOurNamespaces, runsRoot, sweepLeftovers } from '../src/index.js';
 import { mountsWith, rootLinks } from './helpers/root.js';
@@ -164,4 +164,33 @@ t.test('the sweep leaves live runs alone, and never kills a reused pid', async (
   t.ok(listOurNamespaces().includes(liveNs), 'and still exists');
   t.notOk(swept.processes.includes(pid), 'a recorded pid with another start time is not killed');
   t.ok(alive(pid), 'the process runs on');
+});
+
+t.test('the sweep stops the tasks `vnet task run` left in a dead run', async (t) => {
+  // A dead run whose host h2 ran one task: its namespace (named outside the harness's prefix)
+  // and its process, recorded in the task's state file as `vnet task run` writes it.
+  const gone = spawn('true');
+  await new Promise((r) => gone.on('exit', r));
+  const deadDir = join(runsRoot(), `vc${gone.pid}-1`);
+  const netns = `vnet-${(gone.pid! * 7919).toString(16)}abc`;
+  let sleeper: ChildProcess | undefined;
+  t.teardown(() => {
+    sleeper?.kill('SIGKILL');
+    if (listNetns().includes(netns)) execFileSync('ip', ['netns', 'del', netns]);
+    rmSync(deadDir, { recursive: true, force: true });
+  });
+  execFileSync('ip', ['netns', 'add', netns]);
+  sleeper = spawn('ip', ['netns', 'exec', netns, 'sleep', '60'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 200));
+  const pid = sleeper.pid!;
+  mkdirSync(join(deadDir, 'hosts', 'h2', 'tasks'), { recursive: true });
+  writeFileSync(
+    join(deadDir, 'hosts', 'h2', 'tasks', 'abc.json'),
+    JSON.stringify({ id: 'cni-abc', netns, pid, pidStart: startTime(pid) }),
+  );
+  const swept = sweepLeftovers();
+  t.ok(swept.namespaces.includes(netns), 'its namespace is deleted');
+  t.ok(swept.processes.includes(pid), 'its process is killed');
+  for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  t.notOk(alive(pid));
 });
