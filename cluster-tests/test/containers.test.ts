@@ -38,35 +38,47 @@ const outside = cluster.outside!;
 let dockerd: Dockerd | undefined;
 let podman: Podman | undefined;
 let upstream: Awaited<ReturnType<typeof startUnbound>> | undefined;
-t.teardown(async () => {
+let cleaning: Promise<void> | undefined;
+const cleanup = () => (cleaning ??= clean());
+const clean = async () => {
   await stopAllTasks([h2, h3, h4]).catch(() => {});
   await podman?.stop().catch(() => {});
   await dockerd?.stop().catch(() => {});
   await upstream?.stop().catch(() => {});
   await cluster.destroy();
-});
+};
+t.teardown(cleanup);
 
-// The nodes' upstream resolver, outside every overlay.
-upstream = await startUnbound({
-  netns: outside.ns,
-  address: outside.ip,
-  port: 53,
-  zones: { 'example.test': 'static' },
-  data: ['www.example.test. 60 IN A 192.0.2.80'],
-  probe: 'www.example.test',
-});
-// Node B (h3) runs Docker; its containers resolve through Docker's embedded DNS, forwarding to
-// the node's navstar.
-dockerd = await Dockerd.start({ netns: h3.ns, dns: [h3.ip] });
-const image = await dockerd.importBusybox();
-const oc = await startOverlay(cluster, {
-  masters: 1,
-  agents: 3,
-  config: TINY,
-  agentArgs: ['--dns-upstream', outside.ip],
-  argsFor: (h) => (h === h3 ? ['--docker-host', dockerd!.host, '--dns-listen', h3.ip] : []),
-});
-const path = await cniPath(cluster);
+let image: string;
+let oc: Awaited<ReturnType<typeof startOverlay>>;
+let path: string;
+// A set-up that fails at the top level ends the process before tap's teardowns: clean up here.
+try {
+  // The nodes' upstream resolver, outside every overlay.
+  upstream = await startUnbound({
+    netns: outside.ns,
+    address: outside.ip,
+    port: 53,
+    zones: { 'example.test': 'static' },
+    data: ['www.example.test. 60 IN A 192.0.2.80'],
+    probe: 'www.example.test',
+  });
+  // Node B (h3) runs Docker; its containers resolve through Docker's embedded DNS, forwarding to
+  // the node's navstar.
+  dockerd = await Dockerd.start({ netns: h3.ns, dns: [h3.ip] });
+  image = await dockerd.importBusybox();
+  oc = await startOverlay(cluster, {
+    masters: 1,
+    agents: 3,
+    config: TINY,
+    agentArgs: ['--dns-upstream', outside.ip],
+    argsFor: (h) => (h === h3 ? ['--docker-host', dockerd!.host, '--dns-listen', h3.ip] : []),
+  });
+  path = await cniPath(cluster);
+} catch (e) {
+  await cleanup();
+  throw e;
+}
 
 /** The gateway of a node's CNI half of `overlay` (its resolver for containers). */
 async function mesosGateway(h: Host, overlay = 'dcos'): Promise<string> {
