@@ -30,19 +30,10 @@ import {
   waitFor,
 } from '../src/index.js';
 import type { ChainJob, ChainTimes } from './cni-chain-worker.js';
+import { BENCH_CONFIG as CONFIG, BENCH_NETWORK as NETWORK } from './config.js';
 
 const RUNS = Number(process.env.BENCH_CONTAINER_RUNS ?? 50);
 const CNI_RUNS = Number(process.env.BENCH_CNI_RUNS ?? 30);
-const NETWORK = 'dcos';
-
-const CONFIG = `
-vtep_subnet: 44.128.0.0/20
-vtep_mac_oui: 70:B3:D5:00:00:00
-overlays:
-  - name: ${NETWORK}
-    subnet: 9.0.0.0/8
-    prefix: 24
-`;
 
 /** The bare chain's own bridge and subnet (outside the overlay, the VTEPs and the underlay). */
 const BARE_BRIDGE = 'b-bench';

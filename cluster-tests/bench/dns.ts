@@ -8,21 +8,13 @@ import { join } from 'node:path';
 import { RecordStore } from '@vnet/navstar';
 import { median, startUnbound, type Unbound } from '@vnet/testkit';
 import { Cluster, type Host, startAgent, startMaster, waitFor } from '../src/index.js';
+import { BENCH_CONFIG as CONFIG } from './config.js';
 import { benchQueries, benchTasks } from './dns-workload.js';
 
 const TASKS = Number(process.env.BENCH_DNS_TASKS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_DNS_ROUNDS ?? 2);
 const UNBOUND_PORT = 5353;
-
-const CONFIG = `
-vtep_subnet: 44.128.0.0/20
-vtep_mac_oui: 70:B3:D5:00:00:00
-overlays:
-  - name: dcos
-    subnet: 9.0.0.0/8
-    prefix: 24
-`;
 
 async function dig(h: Host, port: number, name: string): Promise<string> {
   const r = await h.exec(['dig', `@${h.ip}`, '-p', String(port), '+tries=2', '+time=2', name]);

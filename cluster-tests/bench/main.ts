@@ -33,6 +33,7 @@ import {
   type VnetDaemon,
   waitFor,
 } from '../src/index.js';
+import { BENCH_CONFIG as CONFIG } from './config.js';
 import { containersBench } from './containers.js';
 import { dnsBench } from './dns.js';
 
@@ -42,15 +43,6 @@ const IPERF_RUNS = Number(process.env.BENCH_IPERF_RUNS ?? 5);
 const IPERF_SECONDS = Number(process.env.BENCH_IPERF_SECONDS ?? 5);
 const GRACE_MS = Number(process.env.BENCH_GRACE_MS ?? 1000);
 const PARTS = (process.env.BENCH_PARTS ?? 'convergence,dataplane,dns,containers').split(',');
-
-const CONFIG = `
-vtep_subnet: 44.128.0.0/20
-vtep_mac_oui: 70:B3:D5:00:00:00
-overlays:
-  - name: dcos
-    subnet: 9.0.0.0/8
-    prefix: 24
-`;
 
 interface AgentView {
   overlays?: {

@@ -120,7 +120,7 @@ async function findUnderlay(nl: Netlink, ip: string): Promise<Underlay> {
 }
 
 /** Where this node's containers reach its DNS: the gateway of every bridge half it holds. */
-export function bridgeGateways(
+function bridgeGateways(
   a: NodeAllocation | undefined,
   bridges: boolean,
   docker: boolean,

@@ -37,18 +37,6 @@ export class AgentDns {
     return [...this.servers.keys()];
   }
 
-  /** Queries answered and forwarded by all servers (for metrics). */
-  totals(): { queries: number; forwarded: number } {
-    let queries = 0;
-    let forwarded = 0;
-    for (const s of this.servers.values()) {
-      const m = s.metrics();
-      queries += m.queries.total;
-      forwarded += m.forwarded;
-    }
-    return { queries, forwarded };
-  }
-
   private async apply(): Promise<void> {
     if (this.closed) return;
     const wanted = new Set(this.wanted);

@@ -7,7 +7,7 @@
 import { isObject } from '../input.js';
 import { prefixOf } from '../net/addr.js';
 import { type Family, formatAddress, formatCidr } from '../net/cidr.js';
-import { dockerBridgeName, halves } from '../protocol/allocation.js';
+import { dockerBridgeName, dockerGateway, halves } from '../protocol/allocation.js';
 import type { NodeAllocation } from '../protocol/node-allocation.js';
 
 /** The label that marks a network as vnet's; its value is the overlay's name. */
@@ -44,7 +44,10 @@ export interface DockerDesired {
 
 function upperHalf(block: { family: Family; network: bigint; prefix: number }): DockerSubnet {
   const [, upper] = halves(block);
-  return { subnet: formatCidr(upper), gateway: formatAddress(upper.family, upper.network + 1n) };
+  return {
+    subnet: formatCidr(upper),
+    gateway: formatAddress(upper.family, dockerGateway(block).address),
+  };
 }
 
 /**
